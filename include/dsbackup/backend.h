@@ -1,0 +1,90 @@
+/*
+ * backend.h: where repository objects are stored.  A backend knows nothing
+ * of the format: it stores named byte strings.  Names are relative paths of
+ * printable ASCII such as "config", "keys/<hex>", "data/ab/<hex>"; no
+ * component is empty, "." or "..", or starts with ".tmp-" (reserved for
+ * temporary files); at most 1024 bytes.  Others give DSB_ERR_USAGE.
+ *
+ * Each driver is a const table of function pointers (after curl's
+ * Curl_protocol and OpenSSH's sshkey_impl), found by URL scheme.
+ * All operations on one opened backend may be called from several threads
+ * at once.
+ */
+#ifndef DSBACKUP_BACKEND_H
+#define DSBACKUP_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsbackup/buf.h"
+
+/* put flags */
+#define DSB_PUT_NO_OVERWRITE 0x1  /* fail with DSB_ERR_EXISTS if ${name} exists */
+
+/* dsb_backend_list_cb: called once per object; a non-zero return stops the listing and is returned. */
+typedef int (*dsb_backend_list_cb)(void *arg, const char *name, uint64_t size);
+
+struct dsb_backend_ops {
+	const char *name;    /* "local" */
+	const char *scheme;  /* URL prefix that selects it: "local:"; NULL: a plain path */
+
+	/* open(location, statep): ${location} is the URL with the scheme removed. */
+	int (*open)(const char *location, void **statep);
+	/* create(state): make the container (directory tree, bucket); fine if it exists. */
+	int (*create)(void *state);
+	/*
+	 * put(state, name, p, n, flags): store atomically and durably: after
+	 * success the whole object is there, after failure or a crash either the
+	 * old object or nothing.
+	 */
+	int (*put)(void *state, const char *name, const void *p, size_t n, unsigned flags);
+	/*
+	 * get(state, name, off, len, out): replace ${out}'s contents with bytes
+	 * [off, off+len) of the object; len == 0 means to the end.
+	 * DSB_ERR_NOT_FOUND if missing, DSB_ERR_CORRUPT if the object is shorter
+	 * than off+len.
+	 */
+	int (*get)(void *state, const char *name, uint64_t off, uint64_t len, struct dsb_buf *out);
+	/* stat(state, name, size): DSB_ERR_NOT_FOUND if missing. */
+	int (*stat)(void *state, const char *name, uint64_t *size);
+	/* remove(state, name): DSB_ERR_NOT_FOUND if missing. */
+	int (*remove)(void *state, const char *name);
+	/*
+	 * list(state, dir, cb, arg): every object below "${dir}/", any depth, names relative to the root.
+	 * In no particular order; "" lists the whole repository; a missing ${dir} lists nothing (0).
+	 */
+	int (*list)(void *state, const char *dir, dsb_backend_list_cb cb, void *arg);
+	/* close(state): release everything; NULL is fine. */
+	void (*close)(void *state);
+};
+
+extern const struct dsb_backend_ops dsb_backend_local;
+
+struct dsb_backend {
+	const struct dsb_backend_ops *ops;
+	void *state;
+	char *url;
+};
+
+/*
+ * dsb_backend_open(url, out): choose the driver from the URL
+ * ("local:/path" or a plain path for the local backend) and open it.
+ * A URL starting with a letter, then letters or digits, then ':' names a
+ * scheme; any other URL is a plain path ("repo", "./a:b", "/srv/repo").
+ * 0 or error (DSB_ERR_USAGE for an unknown scheme).
+ */
+int dsb_backend_open(const char *url, struct dsb_backend **out);
+
+/* dsb_backend_close(be): NULL is fine. */
+void dsb_backend_close(struct dsb_backend *be);
+
+/* Wrappers that call the driver and add the object name to the error message. */
+int dsb_backend_create(struct dsb_backend *be);
+int dsb_backend_put(struct dsb_backend *be, const char *name, const void *p, size_t n, unsigned flags);
+int dsb_backend_get(struct dsb_backend *be, const char *name, uint64_t off, uint64_t len,
+    struct dsb_buf *out);
+int dsb_backend_stat(struct dsb_backend *be, const char *name, uint64_t *size);
+int dsb_backend_remove(struct dsb_backend *be, const char *name);
+int dsb_backend_list(struct dsb_backend *be, const char *dir, dsb_backend_list_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * catalog.h: the local SQLite cache of a repository: its index (blob ->
+ * pack, offset, length), its snapshots, and each snapshot's file listing.
+ * The catalog is never the truth: everything in it can be rebuilt from the
+ * backend ("dsbackup catalog rebuild").  WAL mode, PRAGMA user_version
+ * schema versions with migrations, busy timeout so that several processes
+ * can share one catalog.  Memory use does not grow with its size.
+ *
+ * A handle is used by one thread at a time.
+ *
+ * Every function records a message naming the catalog's path.  foreach
+ * callbacks may call other catalog functions on the same handle (each
+ * iteration has its own statement); strings they get are valid during the
+ * call only.
+ */
+#ifndef DSBACKUP_CATALOG_H
+#define DSBACKUP_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DSB_CATALOG_SCHEMA_VERSION 1
+
+struct dsb_catalog;
+
+/*
+ * dsb_catalog_open(path, repo_id, out): open or create the catalog at
+ * ${path} (parent directories are created 0700, the file 0600) for the
+ * repository ${repo_id} (hex).  Returns 0; DSB_ERR_CORRUPT when the file is
+ * not a usable catalog (not a database, fails "PRAGMA quick_check", newer
+ * schema than this program, or belongs to another repository) -- the caller
+ * then moves it aside and rebuilds; DSB_ERR_CATALOG for other SQLite errors;
+ * DSB_ERR_IO or DSB_ERR_NOSPACE when the directory or file cannot be created.
+ * An up-to-date catalog opens without the write lock, so opening does not
+ * wait for another process's transaction.
+ */
+int dsb_catalog_open(const char *path, const char *repo_id, struct dsb_catalog **out);
+
+/* dsb_catalog_close(c): NULL is fine. */
+void dsb_catalog_close(struct dsb_catalog *c);
+
+/*
+ * Transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK).  Callers batch writes in
+ * them.  After a failed commit, call rollback; rollback does nothing when no
+ * transaction is open, and close rolls back an open one.
+ */
+int dsb_catalog_begin(struct dsb_catalog *c);
+int dsb_catalog_commit(struct dsb_catalog *c);
+void dsb_catalog_rollback(struct dsb_catalog *c);
+
+/* dsb_catalog_clear(c): delete every index, pack, snapshot and file row (before a rebuild). */
+int dsb_catalog_clear(struct dsb_catalog *c);
+
+/* ---- index ---- */
+
+struct dsb_blob_loc {
+	uint8_t pack[32];
+	uint64_t offset;
+	uint32_t stored_len;
+	uint32_t raw_len;
+	uint8_t type;
+	uint8_t comp;
+};
+
+struct dsb_pack_info {
+	uint8_t id[32];
+	uint64_t size;
+	uint8_t key_id[8];
+	uint8_t salt[32];
+};
+
+/* dsb_catalog_add_pack(c, pack): insert or replace. */
+int dsb_catalog_add_pack(struct dsb_catalog *c, const struct dsb_pack_info *pack);
+/* dsb_catalog_get_pack(c, id, out): 0 or DSB_ERR_NOT_FOUND. */
+int dsb_catalog_get_pack(struct dsb_catalog *c, const uint8_t id[32], struct dsb_pack_info *out);
+/* dsb_catalog_add_blob(c, id, loc): insert; an existing entry for ${id} is kept. */
+int dsb_catalog_add_blob(struct dsb_catalog *c, const uint8_t id[32], const struct dsb_blob_loc *loc);
+/* dsb_catalog_find_blob(c, id, out): 0 or DSB_ERR_NOT_FOUND. ${out} may be NULL. */
+int dsb_catalog_find_blob(struct dsb_catalog *c, const uint8_t id[32], struct dsb_blob_loc *out);
+/* dsb_catalog_foreach_pack(c, cb, arg): every pack in id order; a non-zero cb return stops and is returned. */
+int dsb_catalog_foreach_pack(struct dsb_catalog *c,
+    int (*cb)(void *arg, const struct dsb_pack_info *pack), void *arg);
+/* dsb_catalog_foreach_blob_in_pack(c, pack, cb, arg): blobs of one pack in offset order. */
+int dsb_catalog_foreach_blob_in_pack(struct dsb_catalog *c, const uint8_t pack[32],
+    int (*cb)(void *arg, const uint8_t id[32], const struct dsb_blob_loc *loc), void *arg);
+/* dsb_catalog_count(c, packs, blobs): row counts (either pointer may be NULL). */
+int dsb_catalog_count(struct dsb_catalog *c, uint64_t *packs, uint64_t *blobs);
+
+/* Index objects already loaded into the catalog (by hex id). */
+int dsb_catalog_has_index(struct dsb_catalog *c, const char *index_id);  /* 1, 0 or error */
+int dsb_catalog_add_index(struct dsb_catalog *c, const char *index_id);
+
+/* ---- snapshots ---- */
+
+struct dsb_catalog_snapshot {
+	const char *id;     /* 64 hex digits */
+	int64_t time_sec;
+	long time_nsec;
+	const char *host;
+	const char *json;   /* the snapshot object's JSON, as stored */
+};
+
+/*
+ * dsb_catalog_add_snapshot(c, s): insert or replace; replacing keeps the
+ * "listed" flag and the file listing.  ${s->id} must be 64 lower-case hex
+ * digits (else DSB_ERR_CORRUPT); a NULL host is stored as "".
+ */
+int dsb_catalog_add_snapshot(struct dsb_catalog *c, const struct dsb_catalog_snapshot *s);
+/* dsb_catalog_remove_snapshot(c, id): also removes its file listing; an unknown ${id} is not an error. */
+int dsb_catalog_remove_snapshot(struct dsb_catalog *c, const char *id);
+/* dsb_catalog_has_snapshot(c, id): 1, 0 or error. */
+int dsb_catalog_has_snapshot(struct dsb_catalog *c, const char *id);
+/* dsb_catalog_foreach_snapshot(c, cb, arg): ordered by time, then id; strings valid during cb only. */
+int dsb_catalog_foreach_snapshot(struct dsb_catalog *c,
+    int (*cb)(void *arg, const struct dsb_catalog_snapshot *s), void *arg);
+/*
+ * dsb_catalog_resolve_snapshot(c, name, id_out): ${name} is "latest", a full
+ * id, or a unique prefix of at least 8 hex digits.  Writes the full id
+ * (65 bytes with NUL).  DSB_ERR_NOT_FOUND, or DSB_ERR_USAGE when the prefix
+ * is too short, not hex, or ambiguous (message says so).  Hex digits may be
+ * upper-case; "latest" is the greatest (time_sec, time_nsec, id).
+ */
+int dsb_catalog_resolve_snapshot(struct dsb_catalog *c, const char *name, char id_out[65]);
+/* dsb_catalog_get_snapshot_json(c, id, json): malloc'd copy of the JSON; DSB_ERR_NOT_FOUND. */
+int dsb_catalog_get_snapshot_json(struct dsb_catalog *c, const char *id, char **json);
+
+/* ---- file listings ---- */
+
+struct dsb_catalog_file {
+	const char *path;   /* absolute path as backed up, e.g. "/srv/data/a.txt" */
+	int type;           /* DSB_NODE_* from tree.h */
+	uint32_t mode;      /* permission bits */
+	uint64_t size;
+	int64_t mtime;      /* seconds */
+};
+
+/* dsb_catalog_add_file(c, snapshot_id, f): one row of a snapshot's listing (insert or replace by path). */
+int dsb_catalog_add_file(struct dsb_catalog *c, const char *snapshot_id,
+    const struct dsb_catalog_file *f);
+/*
+ * dsb_catalog_set_listed(c, id) / dsb_catalog_is_listed(c, id): the listing of
+ * ${id} is complete (1, 0 or error).  set_listed on an unknown snapshot is
+ * DSB_ERR_NOT_FOUND; is_listed of an unknown snapshot is 0.
+ */
+int dsb_catalog_set_listed(struct dsb_catalog *c, const char *snapshot_id);
+int dsb_catalog_is_listed(struct dsb_catalog *c, const char *snapshot_id);
+/*
+ * dsb_catalog_foreach_file(c, snapshot_id, prefix, cb, arg): rows whose path
+ * equals ${prefix} or lies below "${prefix}/" (NULL, "" or "/": all), in path order.
+ * Trailing slashes of ${prefix} are ignored; paths compare byte by byte, so
+ * "/a" does not select "/ab".
+ */
+int dsb_catalog_foreach_file(struct dsb_catalog *c, const char *snapshot_id, const char *prefix,
+    int (*cb)(void *arg, const struct dsb_catalog_file *f), void *arg);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * engine.h: the operations of dsbackup on an open repository and its
+ * catalog: backup, restore, listing, check, catalog rebuild.  Commands call
+ * these; these call sources, the repository and the catalog.
+ */
+#ifndef DSBACKUP_ENGINE_H
+#define DSBACKUP_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsbackup/catalog.h"
+#include "dsbackup/repo.h"
+#include "dsbackup/tree.h"
+
+#include <signal.h>
+
+/* set by the signal handler of the program: long operations stop cleanly when it is non-zero */
+extern volatile sig_atomic_t dsb_interrupted;
+
+/* ---- session: a repository with its catalog ---- */
+
+struct dsb_session {
+	struct dsb_repo *repo;
+	struct dsb_catalog *cat;
+	char *catalog_path;
+};
+
+struct dsb_open_opts {
+	const char *url;
+	const char *catalog_path;   /* NULL: <state dir>/catalogs/<repo id>.db */
+	const char *password;
+	size_t passlen;
+};
+
+/* dsb_state_dir(): $DSBACKUP_STATE_DIR, /var/lib/dsbackup for root, else $XDG_STATE_HOME/dsbackup or ~/.local/state/dsbackup (malloc'd). */
+char *dsb_state_dir(void);
+
+/*
+ * dsb_session_open(o, out): open the repository, then its catalog; a
+ * missing or damaged catalog is rebuilt from the backend with a message
+ * saying so; then the catalog is brought up to date with the backend
+ * (new index objects and snapshots loaded, vanished snapshots dropped).
+ */
+int dsb_session_open(const struct dsb_open_opts *o, struct dsb_session **out);
+void dsb_session_close(struct dsb_session *s);
+
+/* dsb_session_sync(s): load index objects and snapshots the catalog lacks. */
+int dsb_session_sync(struct dsb_session *s);
+
+/*
+ * dsb_catalog_rebuild(s): empty the catalog and recreate it from the
+ * backend alone: index objects, then the trailers of packs no index lists,
+ * then snapshots.
+ */
+int dsb_catalog_rebuild(struct dsb_session *s);
+
+/* dsb_session_blob_ref(s, id, ref): where blob ${id} is stored; DSB_ERR_NOT_FOUND. */
+int dsb_session_blob_ref(struct dsb_session *s, const uint8_t id[32], struct dsb_blob_ref *ref);
+
+/* dsb_session_load_tree(s, id, t): read, verify and decode a tree blob into ${t} (initialised). */
+int dsb_session_load_tree(struct dsb_session *s, const uint8_t id[32], struct dsb_tree *t);
+
+/* ---- snapshots ---- */
+
+struct dsb_snapshot {
+	char id[65];
+	int64_t time_sec;
+	long time_nsec;
+	char *host;
+	char *user;
+	char **paths;
+	size_t npaths;
+	char **tags;
+	size_t ntags;
+	uint8_t tree[32];
+	char parent[65];   /* "" if none */
+	char *json;        /* the whole object */
+};
+
+/* dsb_snapshot_parse(id, json, out): parse and validate snapshot JSON. */
+int dsb_snapshot_parse(const char *id, const char *json, struct dsb_snapshot *out);
+void dsb_snapshot_release(struct dsb_snapshot *s);
+/* dsb_session_snapshot(s, name, out): resolve "latest"/id/prefix and parse it from the catalog. */
+int dsb_session_snapshot(struct dsb_session *s, const char *name, struct dsb_snapshot *out);
+
+/* ---- backup ---- */
+
+struct dsb_backup_opts {
+	const char *const *paths;     /* absolute or relative; made absolute */
+	size_t npaths;
+	const char *const *tags;
+	size_t ntags;
+	const char *const *excludes;  /* glob patterns (dsb_glob_match) */
+	size_t nexcludes;
+	const char *host;             /* NULL: this host's name */
+	int one_file_system;
+	int has_time;                 /* use time_sec/nsec as the snapshot time */
+	int64_t time_sec;
+	long time_nsec;
+	const char *parent;           /* NULL: the latest snapshot of the same host and paths */
+	int workers;                  /* 0: number of CPUs */
+};
+
+struct dsb_backup_stats {
+	uint64_t files, dirs, files_new, files_changed, files_unchanged;
+	uint64_t bytes_read, bytes_added, blobs_added, packs_added, errors, changed_while_read;
+};
+
+/*
+ * dsb_backup(s, o, id_out, st): back up and write one snapshot.  0; or
+ * DSB_ERR_PARTIAL when the snapshot was written but some files could not
+ * be read (each was named on stderr); or an error, in which case no
+ * snapshot was written.
+ */
+int dsb_backup(struct dsb_session *s, const struct dsb_backup_opts *o, char id_out[65],
+    struct dsb_backup_stats *st);
+
+/* ---- restore ---- */
+
+struct dsb_restore_opts {
+	const char *target;           /* directory; the snapshot's absolute paths are recreated below it */
+	const char *const *includes;  /* glob patterns; none: everything */
+	size_t nincludes;
+	int no_owner;                 /* do not restore owners (default when not root) */
+};
+
+struct dsb_restore_stats {
+	uint64_t files, dirs, other, bytes, errors;
+};
+
+/*
+ * dsb_restore(s, snap, o, st): restore through archive_write_disk with the
+ * secure flags, verifying every blob and every file's hash.  0;
+ * DSB_ERR_PARTIAL when some entries failed (named on stderr; a file that
+ * failed verification is renamed NAME.dsbackup-damaged); or an error.
+ */
+int dsb_restore(struct dsb_session *s, const struct dsb_snapshot *snap,
+    const struct dsb_restore_opts *o, struct dsb_restore_stats *st);
+
+/* ---- listing ---- */
+
+/*
+ * dsb_list_files(s, snap, prefix, cb, arg): every entry of a snapshot below
+ * ${prefix} (NULL: all), from the catalog; the listing is built from the
+ * trees first if the catalog does not have it.
+ */
+int dsb_list_files(struct dsb_session *s, const struct dsb_snapshot *snap, const char *prefix,
+    int (*cb)(void *arg, const struct dsb_catalog_file *f), void *arg);
+
+/* ---- check ---- */
+
+struct dsb_check_opts {
+	int read_data;          /* read and verify every pack */
+	double subset;          /* 0 < subset < 1: that share of packs, chosen at random */
+};
+
+struct dsb_check_stats {
+	uint64_t snapshots, trees, blobs, packs, packs_read, unindexed_packs, errors;
+};
+
+/*
+ * dsb_check(s, o, st): verify the repository from the backend (not from the
+ * catalog): every snapshot -> tree -> blob resolves, every indexed pack
+ * exists and its trailer agrees with the index; with read_data, every
+ * pack's hash and every blob.  0 when clean; DSB_ERR_CORRUPT when problems
+ * were found (each named on stderr).
+ */
+int dsb_check(struct dsb_session *s, const struct dsb_check_opts *o, struct dsb_check_stats *st);
+
+#endif

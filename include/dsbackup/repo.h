@@ -1,0 +1,148 @@
+/*
+ * repo.h: a repository on a backend: its config, key slots, packs, index
+ * objects, snapshots and locks (docs/FORMAT.md).  It knows the format and
+ * nothing of Docker or of the catalog.
+ *
+ * A dsb_repo is shared by the threads of one operation: every function here
+ * is thread-safe unless it says otherwise.
+ */
+#ifndef DSBACKUP_REPO_H
+#define DSBACKUP_REPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsbackup/backend.h"
+#include "dsbackup/chunker.h"
+#include "dsbackup/crypto.h"
+#include "dsbackup/pack.h"
+
+struct dsb_repo_config {
+	int version;
+	char id[65];
+	char created[64];
+	struct dsb_chunker_params chunker;
+	uint32_t pack_size;
+	int compression;
+};
+
+struct dsb_repo_init_opts {
+	struct dsb_kdf_params kdf;
+	struct dsb_chunker_params chunker;
+	uint32_t pack_size;
+	int compression;
+};
+
+/* dsb_repo_init_opts_default(o): the defaults of FORMAT.md. */
+void dsb_repo_init_opts_default(struct dsb_repo_init_opts *o);
+
+struct dsb_repo;
+
+/*
+ * dsb_repo_init(url, pass, passlen, opts, out): create a repository.
+ * DSB_ERR_EXISTS if ${url} already holds one.
+ */
+int dsb_repo_init(const char *url, const char *pass, size_t passlen,
+    const struct dsb_repo_init_opts *opts, struct dsb_repo **out);
+
+/*
+ * dsb_repo_open(url, pass, passlen, out): DSB_ERR_NO_REPO when there is no
+ * config; DSB_ERR_BAD_KEY when no key slot opens with ${pass}.
+ */
+int dsb_repo_open(const char *url, const char *pass, size_t passlen, struct dsb_repo **out);
+
+/* dsb_repo_probe(url, cfg): read and check the config only (no password). */
+int dsb_repo_probe(const char *url, struct dsb_repo_config *cfg);
+
+void dsb_repo_close(struct dsb_repo *r);
+
+/* dsb_repo_add_passphrase_slot(r, pass, passlen, kdf): store one more key slot for the open master key. */
+int dsb_repo_add_passphrase_slot(struct dsb_repo *r, const char *pass, size_t passlen,
+    const struct dsb_kdf_params *kdf);
+
+const struct dsb_repo_config *dsb_repo_config(const struct dsb_repo *r);
+const struct dsb_keys *dsb_repo_keys(const struct dsb_repo *r);
+struct dsb_backend *dsb_repo_backend(const struct dsb_repo *r);
+
+/* dsb_repo_pack_name(id, out): "data/ab/abcd..." (out: at least 80 bytes). */
+void dsb_repo_pack_name(const uint8_t id[DSB_HASH_LEN], char *out);
+
+/* dsb_repo_put_pack(r, res): store a finished pack (an identical existing pack is fine). */
+int dsb_repo_put_pack(struct dsb_repo *r, const struct dsb_pack_result *res);
+
+/*
+ * dsb_repo_read_pack_trailer(r, id, size, hdr, entries, n): read the header
+ * and trailer of pack ${id} of ${size} bytes (0: stat it first).
+ */
+int dsb_repo_read_pack_trailer(struct dsb_repo *r, const uint8_t id[DSB_HASH_LEN], uint64_t size,
+    struct dsb_pack_header *hdr, struct dsb_pack_entry **entries, size_t *n);
+
+/* Where one blob is stored, with what a reader needs to open it. */
+struct dsb_blob_ref {
+	uint8_t pack[DSB_HASH_LEN];
+	struct dsb_pack_header header;
+	struct dsb_pack_entry entry;   /* id, type, comp, lengths, offset */
+};
+
+/*
+ * dsb_repo_read_blob(r, opener, ref, scratch, out): fetch, authenticate,
+ * decompress and check the id.  ${scratch} holds the stored bytes.
+ */
+int dsb_repo_read_blob(struct dsb_repo *r, struct dsb_blob_opener *opener,
+    const struct dsb_blob_ref *ref, struct dsb_buf *scratch, struct dsb_buf *out);
+
+/* ---- index objects ---- */
+
+struct dsb_pack_record {
+	uint8_t id[DSB_HASH_LEN];
+	uint64_t size;
+	struct dsb_pack_header header;
+	const struct dsb_pack_entry *entries;
+	size_t n;
+};
+
+/* An index writer collects pack records and writes them as index objects. */
+struct dsb_index_writer;
+int dsb_index_writer_new(struct dsb_repo *r, struct dsb_index_writer **out);
+void dsb_index_writer_free(struct dsb_index_writer *w);
+/* dsb_index_writer_add(w, rec): copy a record in. */
+int dsb_index_writer_add(struct dsb_index_writer *w, const struct dsb_pack_record *rec);
+/* number of buffered blob entries (flush when large) */
+size_t dsb_index_writer_pending(const struct dsb_index_writer *w);
+/* dsb_index_writer_flush(w, id_hex): write buffered records as one index object; id_hex gets its name ("" if nothing pending). */
+int dsb_index_writer_flush(struct dsb_index_writer *w, char id_hex[65]);
+
+/* dsb_repo_read_index(r, id_hex, cb, arg): every pack record of one index object. */
+int dsb_repo_read_index(struct dsb_repo *r, const char *id_hex,
+    int (*cb)(void *arg, const struct dsb_pack_record *rec), void *arg);
+
+/* ---- snapshots ---- */
+
+/* dsb_repo_put_snapshot(r, json, id_hex): seal and store; id_hex gets its id. */
+int dsb_repo_put_snapshot(struct dsb_repo *r, const char *json, char id_hex[65]);
+/* dsb_repo_get_snapshot(r, id_hex, json): malloc'd NUL-terminated JSON. */
+int dsb_repo_get_snapshot(struct dsb_repo *r, const char *id_hex, char **json);
+/* dsb_repo_remove_snapshot(r, id_hex) */
+int dsb_repo_remove_snapshot(struct dsb_repo *r, const char *id_hex);
+
+/* dsb_repo_list(r, dir, cb, arg): hex ids of objects in "index", "snapshots", "keys", "locks", or pack ids in "data". */
+int dsb_repo_list(struct dsb_repo *r, const char *dir,
+    int (*cb)(void *arg, const char *id_hex, uint64_t size), void *arg);
+
+/* ---- locks ---- */
+
+struct dsb_lock;
+/*
+ * dsb_repo_lock(r, exclusive, out): take a lock as FORMAT.md §10 says.
+ * DSB_ERR_LOCKED with a message naming the holder (host, pid, time) and
+ * what to do.
+ */
+int dsb_repo_lock(struct dsb_repo *r, int exclusive, struct dsb_lock **out);
+/* dsb_lock_refresh(l): rewrite the lock if it is older than the refresh interval. */
+int dsb_lock_refresh(struct dsb_lock *l);
+/* dsb_lock_release(l): remove the lock object; NULL is fine. */
+void dsb_lock_release(struct dsb_lock *l);
+/* dsb_repo_unlock_stale(r, all, removed): remove stale locks (all locks if ${all}). */
+int dsb_repo_unlock_stale(struct dsb_repo *r, int all, int *removed);
+
+#endif

@@ -1,0 +1,120 @@
+/* cmd_backup.c: dsbackup backup PATH... */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "commands.h"
+#include "dsbackup/error.h"
+#include "dsbackup/util.h"
+
+struct backup_args {
+	struct dsb_backup_opts o;
+	const char **tags, **excludes;
+	size_t ntags, nexcludes;
+};
+
+static int push(const char ***v, size_t *n, const char *s)
+{
+	const char **p = realloc(*v, (*n + 1) * sizeof(*p));
+
+	if (p == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	p[(*n)++] = s;
+	*v = p;
+	return 0;
+}
+
+static int backup_option(struct cli *c, int opt, const char *arg, void *ctx)
+{
+	struct backup_args *a = ctx;
+
+	switch (opt) {
+	case 0x2001: return push(&a->tags, &a->ntags, arg);
+	case 0x2002: a->o.host = arg; return 0;
+	case 0x2003: return push(&a->excludes, &a->nexcludes, arg);
+	case 'x': a->o.one_file_system = 1; return 0;
+	case 0x2004:
+		if (dsb_time_parse(arg, &a->o.time_sec, &a->o.time_nsec) != 0)
+			return cli_usage_error(c, "%s", dsb_errmsg());
+		a->o.has_time = 1;
+		return 0;
+	case 0x2005: a->o.parent = arg; return 0;
+	default: return cli_usage_error(c, "invalid option");
+	}
+}
+
+static void print_summary(struct cli *c, const char *id, const struct dsb_backup_stats *st, int r)
+{
+	char rd[32], ad[32];
+
+	if (c->json) {
+		cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "message_type", "summary", "snapshot_id", id,
+		    "files", (json_int_t)st->files, "dirs", (json_int_t)st->dirs,
+		    "files_new", (json_int_t)st->files_new, "files_changed", (json_int_t)st->files_changed,
+		    "files_unchanged", (json_int_t)st->files_unchanged,
+		    "bytes_read", (json_int_t)st->bytes_read, "bytes_added", (json_int_t)st->bytes_added,
+		    "blobs_added", (json_int_t)st->blobs_added, "packs_added", (json_int_t)st->packs_added,
+		    "errors", (json_int_t)st->errors));
+		return;
+	}
+	if (c->quiet && r == 0)
+		return;
+	cli_bytes(st->bytes_read, rd, sizeof(rd));
+	cli_bytes(st->bytes_added, ad, sizeof(ad));
+	printf("snapshot %.8s saved: %llu files (%llu new, %llu changed, %llu unchanged), %llu dirs\n"
+	    "read %s, added %s to the repository in %llu blobs and %llu packs%s\n", id,
+	    (unsigned long long)st->files, (unsigned long long)st->files_new,
+	    (unsigned long long)st->files_changed, (unsigned long long)st->files_unchanged,
+	    (unsigned long long)st->dirs, rd, ad, (unsigned long long)st->blobs_added,
+	    (unsigned long long)st->packs_added, st->errors ? "" : "");
+	if (st->errors > 0)
+		printf("%llu file(s) could not be read: the snapshot lacks them\n",
+		    (unsigned long long)st->errors);
+}
+
+int cmd_backup(struct cli *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "tag", required_argument, NULL, 0x2001 },
+		{ "host", required_argument, NULL, 0x2002 },
+		{ "exclude", required_argument, NULL, 0x2003 },
+		{ "one-file-system", no_argument, NULL, 'x' },
+		{ "time", required_argument, NULL, 0x2004 },
+		{ "parent", required_argument, NULL, 0x2005 },
+		CLI_GLOBAL_LONGOPTS, { 0, 0, 0, 0 }
+	};
+	struct backup_args a;
+	struct dsb_backup_stats st;
+	struct dsb_session *s = NULL;
+	char id[65] = "";
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	if ((r = cli_parse(c, argc, argv, "r:qvhx", longopts, backup_option, &a)) != 0) {
+		r = r == 1 ? 0 : r;
+		goto out;
+	}
+	if (optind >= argc) {
+		r = cli_usage_error(c, "backup needs at least one PATH");
+		goto out;
+	}
+	a.o.paths = (const char *const *)(argv + optind);
+	a.o.npaths = (size_t)(argc - optind);
+	a.o.tags = a.tags;
+	a.o.ntags = a.ntags;
+	a.o.excludes = a.excludes;
+	a.o.nexcludes = a.nexcludes;
+	if ((r = cli_open(c, &s)) != 0)
+		goto out;
+	r = dsb_backup(s, &a.o, id, &st);
+	if (r == 0 || r == DSB_ERR_PARTIAL)
+		print_summary(c, id, &st, r);
+out:
+	dsb_session_close(s);
+	free(a.tags);
+	free(a.excludes);
+	return r;
+}

@@ -1,0 +1,88 @@
+/*
+ * commands.h: the command-line layer.  Each command is one file,
+ * cmd_<name>.c, exporting cmd_<name>(); main.c holds the table.  Global
+ * options are accepted before and after the command name.
+ */
+#ifndef DSB_COMMANDS_H
+#define DSB_COMMANDS_H
+
+#include <getopt.h>
+#include <stddef.h>
+
+#include "dsbackup/engine.h"
+
+struct cli {
+	const char *repo;
+	const char *catalog;
+	const char *password_file;
+	int json;
+	int quiet;
+	int verbose;
+	char *password;       /* a secret: released with dsb_secret_free */
+	size_t passlen;
+	const struct command *cmd;
+};
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+	const char *usage;    /* arguments after the name */
+	const char *help;     /* what it does and its options */
+};
+
+/* Long options every command accepts (append to a command's table, then {0}). */
+#define CLI_GLOBAL_LONGOPTS \
+	{ "repo", required_argument, NULL, 'r' }, \
+	{ "catalog", required_argument, NULL, 0x1001 }, \
+	{ "password-file", required_argument, NULL, 0x1002 }, \
+	{ "json", no_argument, NULL, 0x1003 }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }
+#define CLI_GLOBAL_SHORTOPTS "+r:qvh"
+
+/*
+ * cli_global_option(c, opt, arg): handle a global option.  1 if handled,
+ * 0 if ${opt} is not global, 2 for --help (the caller returns
+ * cli_help(c)), -1 for '?' (the caller returns DSB_ERR_USAGE).
+ */
+int cli_global_option(struct cli *c, int opt, const char *arg);
+/*
+ * cli_parse(c, argc, argv, shortopts, longopts, own, ctx): getopt over a
+ * command's options (which must include CLI_GLOBAL_LONGOPTS, and "r:qvh"
+ * in ${shortopts}); ${own} handles the command's own options (0 ok, else
+ * an error).  Returns 0 with optind at the first operand; 1 when --help was
+ * printed; DSB_ERR_USAGE after a usage message.  Applies -q/-v.
+ */
+int cli_parse(struct cli *c, int argc, char **argv, const char *shortopts,
+    const struct option *longopts, int (*own)(struct cli *c, int opt, const char *arg, void *ctx),
+    void *ctx);
+/* cli_help(c): print the current command's help; returns DSB_OK. */
+int cli_help(struct cli *c);
+/* cli_usage_error(c, fmt, ...): print the error and a usage hint; returns DSB_ERR_USAGE. */
+int cli_usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cli_repo(c): the repository URL from -r or $DSBACKUP_REPOSITORY, or NULL after a usage error. */
+const char *cli_repo(struct cli *c);
+/* cli_password(c, confirm): obtain the password (file, environment, prompt). */
+int cli_password(struct cli *c, int confirm);
+/* cli_open(c, s): password, repository and catalog. */
+int cli_open(struct cli *c, struct dsb_session **s);
+
+/* cli_print_json(obj): print a jansson value compactly on stdout, with a newline; steals ${obj}. */
+struct json_t;
+void cli_print_json(struct json_t *obj);
+/* human-readable byte counts: "1.5 MiB" */
+void cli_bytes(uint64_t n, char *out, size_t len);
+
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_backup(struct cli *c, int argc, char **argv);
+int cmd_snapshots(struct cli *c, int argc, char **argv);
+int cmd_ls(struct cli *c, int argc, char **argv);
+int cmd_restore(struct cli *c, int argc, char **argv);
+int cmd_check(struct cli *c, int argc, char **argv);
+int cmd_catalog(struct cli *c, int argc, char **argv);
+int cmd_unlock(struct cli *c, int argc, char **argv);
+int cmd_version(struct cli *c, int argc, char **argv);
+
+#endif

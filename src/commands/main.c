@@ -1,0 +1,303 @@
+/*
+ * main.c: global options, the command table, and what every command shares
+ * (repository URL, password, opening the session, output helpers).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "commands.h"
+#include "dsbackup/crypto.h"
+#include "dsbackup/error.h"
+#include "dsbackup/log.h"
+
+static const struct command commands[] = {
+	{ "init", cmd_init, "",
+	  "Create a repository at the URL given by -r or DSBACKUP_REPOSITORY.\n"
+	  "  --kdf-log2n N     scrypt cost (N = 2^N, default 17)\n"
+	  "  --chunk-avg BYTES average chunk size, a power of two (default 1048576)\n"
+	  "  --pack-size BYTES target pack size (default 16777216)\n"
+	  "  --compression N   zstd level 1..19, 0 for none (default 3)\n" },
+	{ "backup", cmd_backup, "PATH...",
+	  "Back up directories and files into a new snapshot.\n"
+	  "  --tag TAG          add a tag (repeatable)\n"
+	  "  --host NAME        record NAME as the host (default: this host's name)\n"
+	  "  --exclude GLOB     leave out matching paths (repeatable)\n"
+	  "  --one-file-system  do not cross into other file systems\n"
+	  "  --time RFC3339     record this time for the snapshot\n"
+	  "  --parent SNAPSHOT  compare against this snapshot (default: latest with the same host and paths)\n"
+	  "Exit code 3 when the snapshot was written but some files could not be read.\n" },
+	{ "snapshots", cmd_snapshots, "",
+	  "List snapshots (--json: an array of objects with id, time, host, paths, tags).\n"
+	  "  --host NAME   only snapshots of this host\n"
+	  "  --tag TAG     only snapshots with this tag\n" },
+	{ "ls", cmd_ls, "SNAPSHOT [PATH]",
+	  "List the files of a snapshot (all, or below PATH).\n"
+	  "  -l, --long   mode, size, time and path\n"
+	  "SNAPSHOT is a full id, a unique prefix of 8+ hex digits, or \"latest\".\n" },
+	{ "restore", cmd_restore, "SNAPSHOT --target DIR",
+	  "Restore a snapshot below DIR (its absolute paths are recreated there),\n"
+	  "verifying every blob and every file's SHA-256.\n"
+	  "  --target DIR     where to restore (required)\n"
+	  "  --include GLOB   restore only matching paths (repeatable)\n"
+	  "  --no-owner       do not restore file owners\n"
+	  "Exit code 3 when some files could not be restored or failed verification;\n"
+	  "those are renamed NAME.dsbackup-damaged.\n" },
+	{ "check", cmd_check, "",
+	  "Verify the repository's structure from the storage alone.\n"
+	  "  --read-data               also read and verify every byte\n"
+	  "  --read-data-subset N%     read a random N% of the packs\n" },
+	{ "catalog", cmd_catalog, "rebuild",
+	  "Recreate the local catalog from the repository alone.\n" },
+	{ "unlock", cmd_unlock, "",
+	  "Remove stale locks (of processes that are gone or older than 30 minutes).\n"
+	  "  --all   remove every lock\n" },
+	{ "version", cmd_version, "", "Print the version.\n" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage_all(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: dsbackup [-r REPO] [--catalog PATH] [--password-file F] [--json] [-q|-v] "
+	    "COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].usage);
+	fprintf(f, "\nenvironment: DSBACKUP_REPOSITORY, DSBACKUP_PASSWORD_FILE, DSBACKUP_PASSWORD,\n"
+	    "DSBACKUP_STATE_DIR (catalogs; default /var/lib/dsbackup for root)\n"
+	    "exit codes: 0 ok, 1 error, 2 usage, 3 some files failed, 10 no repository,\n"
+	    "11 locked, 12 wrong password or key\n"
+	    "\"dsbackup COMMAND --help\" describes a command.\n");
+}
+
+int cli_help(struct cli *c)
+{
+	printf("usage: dsbackup %s %s\n\n%s", c->cmd->name, c->cmd->usage, c->cmd->help);
+	printf("\nglobal options: -r REPO, --catalog PATH, --password-file FILE, --json, -q, -v\n");
+	return DSB_OK;
+}
+
+int cli_usage_error(struct cli *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "dsbackup: %s\n", msg);
+	if (c->cmd != NULL)
+		fprintf(stderr, "usage: dsbackup %s %s (see \"dsbackup %s --help\")\n", c->cmd->name,
+		    c->cmd->usage, c->cmd->name);
+	return dsb_error(DSB_ERR_USAGE, "%s", msg);
+}
+
+int cli_global_option(struct cli *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'r': c->repo = arg; return 1;
+	case 0x1001: c->catalog = arg; return 1;
+	case 0x1002: c->password_file = arg; return 1;
+	case 0x1003: c->json = 1; return 1;
+	case 'q': c->quiet = 1; return 1;
+	case 'v': c->verbose++; return 1;
+	case 'h': return 2;
+	case '?': return -1;
+	default: return 0;
+	}
+}
+
+int cli_parse(struct cli *c, int argc, char **argv, const char *shortopts,
+    const struct option *longopts, int (*own)(struct cli *c, int opt, const char *arg, void *ctx),
+    void *ctx)
+{
+	int opt, g, r;
+
+	optind = 0;   /* GNU getopt: reinitialise fully, permutation included */
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		g = cli_global_option(c, opt, optarg);
+		if (g == 2) {
+			cli_help(c);
+			return 1;
+		}
+		if (g == -1)
+			return cli_usage_error(c, "invalid option");
+		if (g == 1)
+			continue;
+		if (own == NULL)
+			return cli_usage_error(c, "invalid option");
+		if ((r = own(c, opt, optarg, ctx)) != 0)
+			return r;
+	}
+	dsb_log_set_level(c->quiet ? DSB_LOG_WARN : c->verbose ? DSB_LOG_DEBUG : DSB_LOG_INFO);
+	return 0;
+}
+
+const char *cli_repo(struct cli *c)
+{
+	const char *e = getenv("DSBACKUP_REPOSITORY");
+
+	if (c->repo == NULL && e != NULL && *e != '\0')
+		c->repo = e;
+	if (c->repo == NULL)
+		cli_usage_error(c, "no repository given: use -r REPO or set DSBACKUP_REPOSITORY");
+	return c->repo;
+}
+
+int cli_password(struct cli *c, int confirm)
+{
+	const char *file = c->password_file, *env;
+	char *again = NULL;
+	size_t alen = 0;
+	int r;
+
+	if (c->password != NULL)
+		return 0;
+	if (file == NULL && (env = getenv("DSBACKUP_PASSWORD_FILE")) != NULL && *env != '\0')
+		file = env;
+	if (file != NULL)
+		return dsb_secret_from_file(file, &c->password, &c->passlen);
+	if ((env = getenv("DSBACKUP_PASSWORD")) != NULL)
+		return dsb_secret_from_string(env, &c->password, &c->passlen);
+	if ((r = dsb_secret_prompt(confirm ? "new repository password: " : "repository password: ",
+	    &c->password, &c->passlen)) != 0)
+		return r;
+	if (!confirm)
+		return 0;
+	if ((r = dsb_secret_prompt("repeat the password: ", &again, &alen)) != 0)
+		return r;
+	if (alen != c->passlen || memcmp(again, c->password, alen) != 0)
+		r = dsb_error(DSB_ERR_USAGE, "the passwords do not match");
+	dsb_secret_free(again, alen);
+	return r;
+}
+
+int cli_open(struct cli *c, struct dsb_session **s)
+{
+	struct dsb_open_opts o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	if ((o.url = cli_repo(c)) == NULL)
+		return DSB_ERR_USAGE;
+	if ((r = cli_password(c, 0)) != 0)
+		return r;
+	o.catalog_path = c->catalog;
+	o.password = c->password;
+	o.passlen = c->passlen;
+	return dsb_session_open(&o, s);
+}
+
+void cli_print_json(json_t *obj)
+{
+	char *s = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+	json_decref(obj);
+}
+
+void cli_bytes(uint64_t n, char *out, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%llu B", (unsigned long long)n);
+	else
+		snprintf(out, len, "%.1f %s", v, units[u]);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	dsb_interrupted = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int parse_globals(struct cli *c, int argc, char **argv, int *next)
+{
+	static const struct option longopts[] = { CLI_GLOBAL_LONGOPTS, { 0, 0, 0, 0 } };
+	int opt, g;
+
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		g = cli_global_option(c, opt, optarg);
+		if (g == 2) {
+			usage_all(stdout);
+			exit(0);
+		}
+		if (g != 1) {
+			usage_all(stderr);
+			return DSB_ERR_USAGE;
+		}
+	}
+	*next = optind;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	size_t i;
+	int r, first;
+
+	memset(&c, 0, sizeof(c));
+	if ((r = dsb_crypto_init()) != 0) {
+		fprintf(stderr, "dsbackup: error: %s\n", dsb_errmsg());
+		return 1;
+	}
+	install_signals();
+	if ((r = parse_globals(&c, argc, argv, &first)) != 0)
+		return 2;
+	if (first >= argc) {
+		usage_all(stderr);
+		return 2;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[first], commands[i].name) == 0)
+			break;
+	if (i == NCOMMANDS) {
+		fprintf(stderr, "dsbackup: unknown command \"%s\"\n", argv[first]);
+		usage_all(stderr);
+		return 2;
+	}
+	c.cmd = &commands[i];
+	dsb_log_set_level(c.quiet ? DSB_LOG_WARN : c.verbose ? DSB_LOG_DEBUG : DSB_LOG_INFO);
+	optind = 1;
+	r = commands[i].fn(&c, argc - first, argv + first);
+	if (r != 0 && r != DSB_ERR_USAGE && dsb_errmsg()[0] != '\0')
+		fprintf(stderr, "dsbackup: %s: %s\n", r == DSB_ERR_PARTIAL ? "warning" : "error",
+		    dsb_errmsg());
+	else if (r != 0 && r != DSB_ERR_USAGE)
+		fprintf(stderr, "dsbackup: error: %s\n", dsb_strerror(r));
+	dsb_secret_free(c.password, c.passlen);
+	return dsb_exit_code(r);
+}

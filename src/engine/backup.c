@@ -1,0 +1,943 @@
+/*
+ * backup.c: walk the paths, cut files into chunks, store what the
+ * repository lacks through the worker pipeline, write trees, then the index
+ * objects, then the snapshot (docs/FORMAT.md §11).
+ *
+ * The walking thread reads, chunks and hashes; workers compress, encrypt and
+ * store.  Files whose size, mtime, ctime and inode match the parent
+ * snapshot reuse their node without being opened.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "dsbackup/chunker.h"
+#include "dsbackup/error.h"
+#include "dsbackup/log.h"
+#include "dsbackup/util.h"
+#include "engine_internal.h"
+#include "idset.h"
+#include "pipeline.h"
+
+#define INDEX_FLUSH_ENTRIES 20000
+
+volatile sig_atomic_t dsb_interrupted;
+
+struct walker {
+	struct dsb_session *s;
+	const struct dsb_backup_opts *o;
+	struct dsb_backup_stats *st;
+	struct dsb_pipeline *pl;
+	struct dsb_index_writer *iw;
+	struct dsb_done_pack *pending;    /* packs written, not yet in an index object */
+	struct dsb_lock *lock;
+	struct dsb_idset seen;            /* blobs submitted in this run */
+	struct archive *ard;
+	struct dsb_chunker chunker;
+	uint8_t *rbuf;
+	size_t rcap;
+	struct dsb_sha256 *sha;
+	struct dsb_buf treebuf;
+	dev_t root_dev;
+	uint64_t since_refresh;
+};
+
+static int report(struct walker *w, const char *path, const char *what, int errnum)
+{
+	dsb_log(DSB_LOG_ERROR, "%s %s: %s (skipped)", what, path, strerror(errnum));
+	w->st->errors++;
+	return 0;
+}
+
+static int excluded(const struct walker *w, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < w->o->nexcludes; i++)
+		if (dsb_glob_match(w->o->excludes[i], path))
+			return 1;
+	return 0;
+}
+
+/* ---- index: packs done -> index objects -> catalog ---- */
+
+static int flush_index(struct walker *w)
+{
+	struct dsb_done_pack *d;
+	char id[65];
+	int r;
+
+	if (w->pending == NULL)
+		return 0;
+	if ((r = dsb_index_writer_flush(w->iw, id)) != 0)
+		return r;
+	/* the catalog learns of packs only once an index object lists them */
+	if ((r = dsb_catalog_begin(w->s->cat)) != 0)
+		return r;
+	for (d = w->pending; d != NULL; d = d->next)
+		if ((r = dsb_session_add_record(w->s->cat, &d->rec)) != 0)
+			goto fail;
+	if ((r = dsb_catalog_add_index(w->s->cat, id)) != 0)
+		goto fail;
+	if ((r = dsb_catalog_commit(w->s->cat)) != 0)
+		return r;
+	dsb_done_pack_free(w->pending);
+	w->pending = NULL;
+	return 0;
+fail:
+	dsb_catalog_rollback(w->s->cat);
+	return r;
+}
+
+static int collect_done(struct walker *w, int force)
+{
+	struct dsb_done_pack *d, *next;
+	int r;
+
+	for (d = dsb_pipeline_take_done(w->pl); d != NULL; d = next) {
+		next = d->next;
+		if ((r = dsb_index_writer_add(w->iw, &d->rec)) != 0) {
+			dsb_done_pack_free(d);
+			return r;
+		}
+		d->next = w->pending;
+		w->pending = d;
+	}
+	if (force || dsb_index_writer_pending(w->iw) >= INDEX_FLUSH_ENTRIES)
+		return flush_index(w);
+	return 0;
+}
+
+/* ---- blobs ---- */
+
+static int known_blob(struct walker *w, const uint8_t id[32])
+{
+	int r;
+
+	if (dsb_idset_has(&w->seen, id))
+		return 1;
+	r = dsb_catalog_find_blob(w->s->cat, id, NULL);
+	if (r == 0)
+		return 1;
+	if (r == DSB_ERR_NOT_FOUND) {
+		dsb_error_clear();
+		return 0;
+	}
+	return r;
+}
+
+static int store_blob(struct walker *w, int type, const void *p, size_t n, uint8_t id[32])
+{
+	int r;
+
+	if ((r = dsb_keys_blob_id(dsb_repo_keys(w->s->repo), p, n, id)) != 0)
+		return r;
+	if ((r = known_blob(w, id)) != 0)
+		return r < 0 ? r : 0;
+	if ((r = dsb_idset_add(&w->seen, id)) != 0)
+		return r;
+	if ((r = dsb_pipeline_submit(w->pl, id, type, p, n)) != 0)
+		return r;
+	return collect_done(w, 0);
+}
+
+static int check_interrupt(struct walker *w)
+{
+	if (dsb_interrupted)
+		return dsb_error(DSB_ERR_INTERRUPTED, "interrupted by a signal; no snapshot was written");
+	if (++w->since_refresh >= 1000) {
+		w->since_refresh = 0;
+		return dsb_lock_refresh(w->lock);
+	}
+	return 0;
+}
+
+/* ---- metadata ---- */
+
+static void meta_from_stat(struct dsb_node *n, const struct stat *st)
+{
+	n->mode = st->st_mode & 07777;
+	n->uid = st->st_uid;
+	n->gid = st->st_gid;
+	n->mtime = st->st_mtim.tv_sec;
+	n->mtime_ns = st->st_mtim.tv_nsec;
+	/* a directory's atime changes whenever it is listed, by us too: not recorded */
+	if (!S_ISDIR(st->st_mode)) {
+		n->atime = st->st_atim.tv_sec;
+		n->atime_ns = st->st_atim.tv_nsec;
+	}
+	n->ctime = st->st_ctim.tv_sec;
+	n->ctime_ns = st->st_ctim.tv_nsec;
+	n->inode = st->st_ino;
+	n->dev = st->st_dev;
+	n->nlink = st->st_nlink;
+	n->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		n->rdev = st->st_rdev;
+	if (S_ISREG(st->st_mode))
+		n->type = DSB_NODE_FILE;
+	else if (S_ISDIR(st->st_mode))
+		n->type = DSB_NODE_DIR;
+	else if (S_ISLNK(st->st_mode))
+		n->type = DSB_NODE_SYMLINK;
+	else if (S_ISFIFO(st->st_mode))
+		n->type = DSB_NODE_FIFO;
+	else if (S_ISCHR(st->st_mode))
+		n->type = DSB_NODE_CHARDEV;
+	else if (S_ISBLK(st->st_mode))
+		n->type = DSB_NODE_BLOCKDEV;
+	else
+		n->type = DSB_NODE_SOCKET;
+}
+
+static int copy_opt(char **dst, const char *src)
+{
+	if (src == NULL || *src == '\0')
+		return 0;
+	return (*dst = dsb_strdup(src)) != NULL ? 0 : DSB_ERR_NOMEM;
+}
+
+static int meta_xattrs(struct dsb_node *n, struct archive_entry *e)
+{
+	const char *name;
+	const void *value;
+	size_t size, i = 0;
+	int count = archive_entry_xattr_reset(e);
+
+	if (count <= 0)
+		return 0;
+	if ((n->xattrs = calloc((size_t)count, sizeof(*n->xattrs))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	while (i < (size_t)count && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		if ((n->xattrs[i].name = dsb_strdup(name)) == NULL ||
+		    (n->xattrs[i].value = malloc(size + 1)) == NULL)
+			return dsb_error(DSB_ERR_NOMEM, "out of memory");
+		memcpy(n->xattrs[i].value, value, size);
+		n->xattrs[i].len = size;
+		n->nxattrs = ++i;
+	}
+	return 0;
+}
+
+/* ACLs, xattrs, owner names, flags and sparseness through libarchive's disk reader */
+static int meta_from_archive(struct walker *w, struct dsb_node *n, const char *path, int fd,
+    const struct stat *st)
+{
+	struct archive_entry *e = archive_entry_new();
+	char *acl;
+	int r = 0;
+
+	if (e == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	archive_entry_copy_pathname(e, path);
+	archive_entry_copy_sourcepath(e, path);
+	if (archive_read_disk_entry_from_file(w->ard, e, fd, st) < ARCHIVE_WARN) {
+		dsb_warn("%s: cannot read extended metadata: %s", path, archive_error_string(w->ard));
+		goto out;
+	}
+	if ((r = copy_opt(&n->user, archive_entry_uname(e))) != 0 ||
+	    (r = copy_opt(&n->group, archive_entry_gname(e))) != 0 ||
+	    (r = copy_opt(&n->fflags, archive_entry_fflags_text(e))) != 0 ||
+	    (r = meta_xattrs(n, e)) != 0)
+		goto out;
+	if (archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0) {
+		acl = archive_entry_acl_to_text(e, NULL, ARCHIVE_ENTRY_ACL_STYLE_EXTRA_ID);
+		if (acl != NULL) {
+			r = copy_opt(&n->acl, acl);
+			free(acl);
+		}
+	}
+	if (S_ISREG(st->st_mode) && archive_entry_sparse_count(e) > 0)
+		n->sparse = 1;
+out:
+	archive_entry_free(e);
+	return r;
+}
+
+/* ---- files ---- */
+
+static int same_file(const struct dsb_node *p, const struct stat *st)
+{
+	return p != NULL && p->type == DSB_NODE_FILE && p->size == (uint64_t)st->st_size &&
+	    p->mtime == st->st_mtim.tv_sec && p->mtime_ns == st->st_mtim.tv_nsec &&
+	    p->ctime == st->st_ctim.tv_sec && p->ctime_ns == st->st_ctim.tv_nsec &&
+	    p->inode == (uint64_t)st->st_ino && p->has_hash;
+}
+
+/* reuse the parent's node when the file is unchanged and all its blobs are still indexed */
+static int reuse_unchanged(struct walker *w, struct dsb_node *n, const struct dsb_node *p,
+    const struct stat *st, int *reused)
+{
+	char *name = n->name;
+	size_t i;
+	int r;
+
+	*reused = 0;
+	if (!same_file(p, st))
+		return 0;
+	for (i = 0; i < p->ncontent; i++) {
+		if ((r = known_blob(w, p->content[i])) <= 0)
+			return r;
+	}
+	n->name = NULL;
+	dsb_node_release(n);
+	if ((r = dsb_node_copy(n, p)) != 0) {
+		n->name = name;
+		return r;
+	}
+	free(n->name);
+	n->name = name;
+	meta_from_stat(n, st);   /* atime and link count as they are now */
+	*reused = 1;
+	return 0;
+}
+
+static int open_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	return fd;
+}
+
+/* fill w->rbuf so that at least max bytes follow pos, or to EOF */
+static int fill(struct walker *w, int fd, size_t *pos, size_t *len, int *eof, const char *path)
+{
+	size_t want = w->chunker.p.max;
+	ssize_t n;
+
+	while (!*eof && *len - *pos < want) {
+		if (w->rcap - *len < want) {
+			memmove(w->rbuf, w->rbuf + *pos, *len - *pos);
+			*len -= *pos;
+			*pos = 0;
+		}
+		n = read(fd, w->rbuf + *len, w->rcap - *len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return dsb_error_errno(DSB_ERR_IO, errno, "reading %s", path);
+		}
+		if (n == 0)
+			*eof = 1;
+		*len += (size_t)n;
+	}
+	return 0;
+}
+
+static int read_content(struct walker *w, int fd, struct dsb_node *n, const char *path,
+    uint64_t *total)
+{
+	size_t pos = 0, len = 0, c;
+	uint8_t id[32];
+	int eof = 0, r;
+
+	*total = 0;
+	for (;;) {
+		if ((r = fill(w, fd, &pos, &len, &eof, path)) != 0)
+			return r;
+		if (pos == len)
+			break;
+		c = dsb_chunker_next(&w->chunker, w->rbuf + pos, len - pos, eof);
+		if (c == 0)
+			return dsb_error(DSB_ERR_INTERNAL, "chunker asked for more data at EOF");
+		dsb_sha256_update(w->sha, w->rbuf + pos, c);
+		if ((r = store_blob(w, DSB_BLOB_DATA, w->rbuf + pos, c, id)) != 0 ||
+		    (r = dsb_node_add_content(n, id)) != 0)
+			return r;
+		pos += c;
+		*total += c;
+		if ((r = check_interrupt(w)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int changed_during_read(const struct stat *a, const struct stat *b)
+{
+	return a->st_size != b->st_size || a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
+	    a->st_mtim.tv_nsec != b->st_mtim.tv_nsec || a->st_ino != b->st_ino;
+}
+
+/* 0 and *ok = 1 when stored; 0 and *ok = 0 when the file was skipped (reported) */
+static int backup_file(struct walker *w, const char *path, const struct stat *lst,
+    const struct dsb_node *parent, struct dsb_node *n, int *ok)
+{
+	struct stat st, after;
+	uint64_t total;
+	int fd, r, reused;
+
+	*ok = 0;
+	if ((r = reuse_unchanged(w, n, parent, lst, &reused)) != 0)
+		return r;
+	if (reused) {
+		w->st->files_unchanged++;
+		*ok = 1;
+		return 0;
+	}
+	if ((fd = open_file(path)) < 0)
+		return report(w, path, "cannot open", errno);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return report(w, path, "cannot read", S_ISREG(st.st_mode) ? errno : EINVAL);
+	}
+	meta_from_stat(n, &st);
+	if ((r = meta_from_archive(w, n, path, fd, &st)) != 0)
+		goto out;
+	dsb_sha256_free(w->sha);
+	if ((w->sha = dsb_sha256_new()) == NULL) {
+		r = dsb_error(DSB_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = read_content(w, fd, n, path, &total)) != 0) {
+		if (r != DSB_ERR_IO)
+			goto out;
+		dsb_log(DSB_LOG_ERROR, "%s (skipped)", dsb_errmsg());
+		w->st->errors++;
+		r = 0;
+		goto out;
+	}
+	dsb_sha256_final(w->sha, n->hash);
+	n->has_hash = 1;
+	n->size = total;
+	w->st->bytes_read += total;
+	if (fstat(fd, &after) == 0 && (changed_during_read(&st, &after) || total != (uint64_t)st.st_size)) {
+		dsb_warn("%s changed while it was read; the snapshot holds the %llu bytes read", path,
+		    (unsigned long long)total);
+		w->st->changed_while_read++;
+	}
+	if (parent != NULL && parent->type == DSB_NODE_FILE)
+		w->st->files_changed++;
+	else
+		w->st->files_new++;
+	*ok = 1;
+out:
+	close(fd);
+	return r;
+}
+
+/* ---- directories ---- */
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_names(const char *path, char ***names, size_t *count)
+{
+	struct dirent *de;
+	char **v = NULL, **p;
+	size_t n = 0, cap = 0;
+	DIR *d;
+	int r = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return dsb_error_errno(DSB_ERR_IO, errno, "cannot open directory %s", path);
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((p = realloc(v, cap * sizeof(*v))) == NULL) {
+				r = dsb_error(DSB_ERR_NOMEM, "out of memory");
+				break;
+			}
+			v = p;
+		}
+		if ((v[n] = dsb_strdup(de->d_name)) == NULL) {
+			r = DSB_ERR_NOMEM;
+			break;
+		}
+		n++;
+		errno = 0;
+	}
+	if (r == 0 && errno != 0)
+		r = dsb_error_errno(DSB_ERR_IO, errno, "reading directory %s", path);
+	closedir(d);
+	if (r == 0 && n > 1)
+		qsort(v, n, sizeof(*v), cmp_names);
+	*names = v;
+	*count = n;
+	return r;
+}
+
+static void free_names(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tree,
+    uint8_t out_id[32]);
+
+static int store_tree(struct walker *w, struct dsb_tree *t, uint8_t id[32])
+{
+	int r;
+
+	if ((r = dsb_tree_sort(t)) != 0 || (r = dsb_tree_encode(t, &w->treebuf)) != 0)
+		return r;
+	return store_blob(w, DSB_BLOB_TREE, w->treebuf.data, w->treebuf.len, id);
+}
+
+/*
+ * backup_entry(w, path, name, parent, t): add ${path} (named ${name} in its
+ * directory) to ${t}.  Unreadable entries are reported and left out.
+ */
+static int backup_entry(struct walker *w, const char *path, const char *name,
+    const struct dsb_node *parent, struct dsb_tree *t)
+{
+	struct dsb_tree empty;
+	struct dsb_node *n;
+	struct stat st;
+	char target[8192];
+	ssize_t tl;
+	int r, ok = 1;
+
+	if (lstat(path, &st) != 0)
+		return report(w, path, "cannot stat", errno);
+	if ((n = dsb_tree_add(t)) == NULL)
+		return DSB_ERR_NOMEM;
+	if ((n->name = dsb_strdup(name)) == NULL)
+		return DSB_ERR_NOMEM;
+	meta_from_stat(n, &st);
+	switch (n->type) {
+	case DSB_NODE_FILE:
+		w->st->files++;
+		if ((r = backup_file(w, path, &st, parent, n, &ok)) != 0)
+			return r;
+		break;
+	case DSB_NODE_DIR:
+		w->st->dirs++;
+		if ((r = meta_from_archive(w, n, path, -1, &st)) != 0)
+			return r;
+		n->has_subtree = 1;
+		if (w->o->one_file_system && st.st_dev != w->root_dev) {
+			dsb_tree_init(&empty);
+			r = store_tree(w, &empty, n->subtree);
+			dsb_tree_release(&empty);
+		} else {
+			r = walk_dir(w, path, parent != NULL && parent->type == DSB_NODE_DIR &&
+			    parent->has_subtree ? parent->subtree : NULL, n->subtree);
+		}
+		if (r == DSB_ERR_IO) {
+			dsb_log(DSB_LOG_ERROR, "%s (skipped)", dsb_errmsg());
+			w->st->errors++;
+			ok = 0;
+			r = 0;
+		}
+		if (r != 0)
+			return r;
+		break;
+	case DSB_NODE_SYMLINK:
+		if ((tl = readlink(path, target, sizeof(target) - 1)) < 0) {
+			ok = 0;
+			report(w, path, "cannot read link", errno);
+			break;
+		}
+		target[tl] = '\0';
+		if ((n->target = dsb_strdup(target)) == NULL)
+			return DSB_ERR_NOMEM;
+		r = meta_from_archive(w, n, path, -1, &st);
+		if (r != 0)
+			return r;
+		break;
+	default:
+		if ((r = meta_from_archive(w, n, path, -1, &st)) != 0)
+			return r;
+		break;
+	}
+	if (!ok) {
+		dsb_node_release(n);
+		t->n--;
+	}
+	return check_interrupt(w);
+}
+
+static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tree,
+    uint8_t out_id[32])
+{
+	struct dsb_tree t, pt;
+	char **names = NULL, *full;
+	size_t i, count = 0;
+	int r;
+
+	dsb_tree_init(&t);
+	dsb_tree_init(&pt);
+	if ((r = read_names(path, &names, &count)) != 0)
+		goto out;
+	if (parent_tree != NULL && (r = dsb_session_load_tree(w->s, parent_tree, &pt)) != 0) {
+		dsb_warn("cannot use the parent snapshot's tree for %s: %s", path, dsb_errmsg());
+		dsb_tree_init(&pt);
+	}
+	for (i = 0; i < count; i++) {
+		if ((full = dsb_path_join(path, names[i])) == NULL) {
+			r = DSB_ERR_NOMEM;
+			goto out;
+		}
+		if (!excluded(w, full))
+			r = backup_entry(w, full, names[i], dsb_tree_find(&pt, names[i]), &t);
+		free(full);
+		if (r != 0)
+			goto out;
+	}
+	r = store_tree(w, &t, out_id);
+out:
+	free_names(names, count);
+	dsb_tree_release(&t);
+	dsb_tree_release(&pt);
+	return r;
+}
+
+/*
+ * build_level(w, prefix, paths, n, parent_tree, out_id): the tree of
+ * ${prefix} ("" for the root) holding, for each distinct next component of
+ * ${paths}, either the walked path itself or an intermediate directory.
+ */
+static int build_level(struct walker *w, const char *prefix, char *const *paths, size_t n,
+    const uint8_t *parent_tree, uint8_t out_id[32])
+{
+	struct dsb_tree t, pt;
+	const struct dsb_node *pn;
+	struct dsb_node *node;
+	struct stat st;
+	char comp[4096], *full = NULL;
+	const char *rest, *slash;
+	size_t plen = strlen(prefix), i, j, clen, nsub;
+	char **sub = NULL;
+	int r = 0, done;
+
+	dsb_tree_init(&t);
+	dsb_tree_init(&pt);
+	if (parent_tree != NULL && dsb_session_load_tree(w->s, parent_tree, &pt) != 0)
+		dsb_tree_init(&pt);
+	if ((sub = calloc(n, sizeof(*sub))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n && r == 0; i++) {
+		rest = paths[i] + plen + 1;
+		slash = strchr(rest, '/');
+		clen = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+		snprintf(comp, sizeof(comp), "%.*s", (int)clen, rest);
+		for (j = 0, done = 0; j < i; j++)   /* handled with an earlier path? */
+			if (strncmp(paths[j] + plen + 1, comp, clen) == 0 &&
+			    (paths[j][plen + 1 + clen] == '/' || paths[j][plen + 1 + clen] == '\0'))
+				done = 1;
+		if (done)
+			continue;
+		free(full);
+		if ((full = dsb_asprintf("%s/%s", prefix, comp)) == NULL) {
+			r = DSB_ERR_NOMEM;
+			break;
+		}
+		pn = dsb_tree_find(&pt, comp);
+		for (j = i, nsub = 0, done = 0; j < n; j++) {
+			if (strcmp(paths[j], full) == 0)
+				done = 1;   /* the path itself is walked whole */
+			else if (strncmp(paths[j], full, strlen(full)) == 0 && paths[j][strlen(full)] == '/')
+				sub[nsub++] = paths[j];
+		}
+		if (done) {
+			if (excluded(w, full))
+				continue;
+			r = backup_entry(w, full, comp, pn, &t);
+			continue;
+		}
+		if (lstat(full, &st) != 0) {
+			r = report(w, full, "cannot stat", errno);
+			continue;
+		}
+		if ((node = dsb_tree_add(&t)) == NULL || (node->name = dsb_strdup(comp)) == NULL) {
+			r = DSB_ERR_NOMEM;
+			break;
+		}
+		meta_from_stat(node, &st);
+		node->type = DSB_NODE_DIR;
+		node->has_subtree = 1;
+		r = build_level(w, full, sub, nsub, pn != NULL && pn->has_subtree ? pn->subtree : NULL,
+		    node->subtree);
+	}
+	if (r == 0)
+		r = store_tree(w, &t, out_id);
+	free(full);
+	free(sub);
+	dsb_tree_release(&t);
+	dsb_tree_release(&pt);
+	return r;
+}
+
+/* ---- the whole backup ---- */
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sorted, absolute, with paths inside other given paths removed */
+static int prepare_paths(const struct dsb_backup_opts *o, char ***out, size_t *count)
+{
+	char **v, norm[4096];
+	size_t i, n = 0, len;
+	int r;
+
+	if (o->npaths == 0)
+		return dsb_error(DSB_ERR_USAGE, "nothing to back up: give at least one path");
+	if ((v = calloc(o->npaths, sizeof(*v))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	for (i = 0; i < o->npaths; i++) {
+		if ((r = dsb_path_normalize(o->paths[i], norm, sizeof(norm))) != 0)
+			goto fail;
+		if (strcmp(norm, "/") == 0) {
+			r = dsb_error(DSB_ERR_USAGE, "backing up \"/\" itself is not supported; "
+			    "name the directories below it");
+			goto fail;
+		}
+		if ((v[n++] = dsb_strdup(norm)) == NULL) {
+			r = DSB_ERR_NOMEM;
+			goto fail;
+		}
+	}
+	qsort(v, n, sizeof(*v), cmp_path);
+	for (i = 1; i < n;) {
+		len = strlen(v[i - 1]);
+		if (strncmp(v[i], v[i - 1], len) == 0 && (v[i][len] == '/' || v[i][len] == '\0')) {
+			free(v[i]);
+			memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof(*v));
+			n--;
+		} else {
+			i++;
+		}
+	}
+	*out = v;
+	*count = n;
+	return 0;
+fail:
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+	return r;
+}
+
+struct parent_find {
+	const char *host;
+	char *const *paths;
+	size_t npaths;
+	struct dsb_snapshot best;
+	int found;
+};
+
+static int consider_parent(void *arg, const struct dsb_catalog_snapshot *cs)
+{
+	struct parent_find *f = arg;
+	struct dsb_snapshot s;
+	size_t i;
+	int same;
+
+	if (strcmp(cs->host, f->host) != 0 || dsb_snapshot_parse(cs->id, cs->json, &s) != 0) {
+		dsb_error_clear();
+		return 0;
+	}
+	same = s.npaths == f->npaths;
+	for (i = 0; same && i < s.npaths; i++)
+		same = strcmp(s.paths[i], f->paths[i]) == 0;
+	if (same) {   /* snapshots come in time order: the last match is the latest */
+		if (f->found)
+			dsb_snapshot_release(&f->best);
+		f->best = s;
+		f->found = 1;
+	} else {
+		dsb_snapshot_release(&s);
+	}
+	return 0;
+}
+
+static int find_parent(struct walker *w, const char *host, char *const *paths, size_t n,
+    struct dsb_snapshot *parent, int *found)
+{
+	struct parent_find f;
+	int r;
+
+	*found = 0;
+	if (w->o->parent != NULL) {
+		if ((r = dsb_session_snapshot(w->s, w->o->parent, parent)) != 0)
+			return r;
+		*found = 1;
+		return 0;
+	}
+	memset(&f, 0, sizeof(f));
+	f.host = host;
+	f.paths = paths;
+	f.npaths = n;
+	if ((r = dsb_catalog_foreach_snapshot(w->s->cat, consider_parent, &f)) != 0) {
+		if (f.found)
+			dsb_snapshot_release(&f.best);
+		return r;
+	}
+	if (f.found) {
+		*parent = f.best;
+		*found = 1;
+	}
+	return 0;
+}
+
+static int walker_init(struct walker *w, struct dsb_session *s, const struct dsb_backup_opts *o,
+    struct dsb_backup_stats *st)
+{
+	const struct dsb_repo_config *cfg = dsb_repo_config(s->repo);
+	uint64_t gear[256];
+	long cpus;
+	int r, workers = o->workers;
+
+	memset(w, 0, sizeof(*w));
+	w->s = s;
+	w->o = o;
+	w->st = st;
+	dsb_buf_init(&w->treebuf, (size_t)DSB_BLOB_RAW_MAX);
+	if ((r = dsb_idset_init(&w->seen)) != 0)
+		return r;
+	dsb_keys_gear(dsb_repo_keys(s->repo), gear);
+	dsb_chunker_init(&w->chunker, &cfg->chunker, gear);
+	w->rcap = (size_t)cfg->chunker.max * 2;
+	if ((w->rbuf = malloc(w->rcap)) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory for the read buffer");
+	if ((w->ard = archive_read_disk_new()) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	archive_read_disk_set_standard_lookup(w->ard);
+	if (workers <= 0) {
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = cpus > 0 ? (int)(cpus > 8 ? 8 : cpus) : 2;
+	}
+	if ((r = dsb_index_writer_new(s->repo, &w->iw)) != 0)
+		return r;
+	return dsb_pipeline_start(s->repo, workers, &w->pl);
+}
+
+static void walker_release(struct walker *w)
+{
+	dsb_pipeline_free(w->pl);
+	dsb_done_pack_free(w->pending);
+	dsb_index_writer_free(w->iw);
+	dsb_idset_release(&w->seen);
+	if (w->ard != NULL)
+		archive_read_free(w->ard);
+	dsb_sha256_free(w->sha);
+	free(w->rbuf);
+	dsb_buf_release(&w->treebuf);
+	dsb_lock_release(w->lock);
+}
+
+static int write_snapshot(struct walker *w, char *const *paths, size_t n, const char *host,
+    const uint8_t tree[32], const char *parent, char id_out[65])
+{
+	struct dsb_snapshot_new sn;
+	struct dsb_catalog_snapshot cs;
+	char *json = NULL;
+	int r;
+
+	memset(&sn, 0, sizeof(sn));
+	if (w->o->has_time) {
+		sn.time_sec = w->o->time_sec;
+		sn.time_nsec = w->o->time_nsec;
+	} else {
+		dsb_time_now(&sn.time_sec, &sn.time_nsec);
+	}
+	sn.host = host;
+	sn.paths = (const char *const *)paths;
+	sn.npaths = n;
+	sn.tags = w->o->tags;
+	sn.ntags = w->o->ntags;
+	sn.excludes = w->o->excludes;
+	sn.nexcludes = w->o->nexcludes;
+	sn.tree = tree;
+	sn.parent = parent;
+	if ((r = dsb_snapshot_build(&sn, w->st, &json)) != 0)
+		goto out;
+	if ((r = dsb_repo_put_snapshot(w->s->repo, json, id_out)) != 0)
+		goto out;
+	cs.id = id_out;
+	cs.time_sec = sn.time_sec;
+	cs.time_nsec = sn.time_nsec;
+	cs.host = host;
+	cs.json = json;
+	if ((r = dsb_catalog_add_snapshot(w->s->cat, &cs)) != 0)
+		dsb_warn("snapshot %s was written but not added to the catalog: %s", id_out, dsb_errmsg());
+	r = 0;
+out:
+	free(json);
+	return r;
+}
+
+int dsb_backup(struct dsb_session *s, const struct dsb_backup_opts *o, char id_out[65],
+    struct dsb_backup_stats *st)
+{
+	struct dsb_pipeline_stats ps;
+	struct dsb_snapshot parent;
+	struct walker w;
+	struct stat rst;
+	char **paths = NULL, host[256];
+	uint8_t tree[32];
+	size_t n = 0, i;
+	int r, have_parent = 0;
+
+	memset(st, 0, sizeof(*st));
+	memset(&parent, 0, sizeof(parent));
+	if ((r = walker_init(&w, s, o, st)) != 0)
+		goto out;
+	if ((r = prepare_paths(o, &paths, &n)) != 0)
+		goto out;
+	if (o->host != NULL)
+		snprintf(host, sizeof(host), "%s", o->host);
+	else if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; i < n; i++)
+		if (lstat(paths[i], &rst) == 0)
+			break;
+	if (i == n) {
+		r = dsb_error(DSB_ERR_IO, "none of the paths to back up exists (%s%s)", paths[0],
+		    n > 1 ? ", ..." : "");
+		goto out;
+	}
+	w.root_dev = rst.st_dev;
+	if ((r = dsb_repo_lock(s->repo, 0, &w.lock)) != 0)
+		goto out;
+	if ((r = find_parent(&w, host, paths, n, &parent, &have_parent)) != 0)
+		goto out;
+	if (have_parent)
+		dsb_debug("parent snapshot %.16s", parent.id);
+	if ((r = build_level(&w, "", paths, n, have_parent ? parent.tree : NULL, tree)) != 0)
+		goto out;
+	r = dsb_pipeline_finish(w.pl, &ps);
+	if (r != 0)
+		goto out;
+	st->blobs_added = ps.blobs;
+	st->bytes_added = ps.stored_bytes;
+	st->packs_added = ps.packs;
+	if ((r = collect_done(&w, 1)) != 0)
+		goto out;
+	if ((r = write_snapshot(&w, paths, n, host, tree, have_parent ? parent.id : NULL, id_out)) != 0)
+		goto out;
+	r = st->errors > 0 ? DSB_ERR_PARTIAL : 0;
+	if (r == DSB_ERR_PARTIAL)
+		dsb_error(r, "snapshot %.16s written, but %llu file(s) could not be read", id_out,
+		    (unsigned long long)st->errors);
+out:
+	if (have_parent)
+		dsb_snapshot_release(&parent);
+	walker_release(&w);
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return r;
+}

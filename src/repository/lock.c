@@ -1,0 +1,236 @@
+/* lock.c: repository locks (docs/FORMAT.md §10). */
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "dsbackup/error.h"
+#include "dsbackup/log.h"
+#include "dsbackup/util.h"
+#include "repo_internal.h"
+
+#define LOCK_STALE_SEC (30 * 60)
+#define LOCK_REFRESH_SEC (5 * 60)
+
+struct dsb_lock {
+	struct dsb_repo *repo;
+	int exclusive;
+	char id[65];
+	int64_t written;
+};
+
+struct lock_info {
+	char host[256];
+	char user[256];
+	char time[64];
+	long long pid;
+	int exclusive;
+	int64_t sec;
+};
+
+static void my_host(char *host, size_t n)
+{
+	if (gethostname(host, n) != 0)
+		snprintf(host, n, "unknown");
+	host[n - 1] = '\0';
+}
+
+static int write_lock(struct dsb_lock *l)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	char host[256], ts[64], *text;
+	int64_t sec;
+	long nsec;
+	json_t *j;
+	int r;
+
+	my_host(host, sizeof(host));
+	dsb_time_now(&sec, &nsec);
+	dsb_time_format(sec, nsec, ts, sizeof(ts));
+	j = json_pack("{s:s, s:I, s:s, s:s, s:b}", "host", host, "pid", (json_int_t)getpid(),
+	    "user", pw != NULL ? pw->pw_name : "unknown", "time", ts, "exclusive", l->exclusive);
+	if (j == NULL || (text = json_dumps(j, JSON_COMPACT)) == NULL) {
+		json_decref(j);
+		return dsb_error(DSB_ERR_NOMEM, "out of memory writing lock");
+	}
+	r = dsb_repo_put_object(l->repo, "locks", "lock", text, strlen(text), l->id);
+	free(text);
+	json_decref(j);
+	if (r == 0)
+		l->written = sec;
+	return r;
+}
+
+static int read_lock(struct dsb_repo *repo, const char *id, struct lock_info *info)
+{
+	json_error_t jerr;
+	struct dsb_buf b;
+	const char *host = "?", *user = "?", *ts = "";
+	json_int_t pid = 0;
+	long nsec;
+	int excl = 0, r;
+	json_t *j = NULL;
+
+	dsb_buf_init(&b, DSB_OBJ_MAX_LOCK + 1);
+	if ((r = dsb_repo_get_object(repo, "locks", "lock", id, DSB_OBJ_MAX_LOCK, &b)) != 0)
+		goto out;
+	if ((j = json_loadb((const char *)b.data, b.len, 0, &jerr)) == NULL ||
+	    json_unpack_ex(j, &jerr, 0, "{s:s, s:I, s?s, s:s, s:b}", "host", &host, "pid", &pid,
+	    "user", &user, "time", &ts, "exclusive", &excl) != 0) {
+		r = dsb_error(DSB_ERR_CORRUPT, "lock %s is malformed: %s", id, jerr.text);
+		goto out;
+	}
+	snprintf(info->host, sizeof(info->host), "%s", host);
+	snprintf(info->user, sizeof(info->user), "%s", user);
+	snprintf(info->time, sizeof(info->time), "%s", ts);
+	info->pid = pid;
+	info->exclusive = excl;
+	if ((r = dsb_time_parse(ts, &info->sec, &nsec)) != 0)
+		r = dsb_error(DSB_ERR_CORRUPT, "lock %s has an invalid time", id);
+out:
+	json_decref(j);
+	dsb_buf_release(&b);
+	return r;
+}
+
+static int lock_is_stale(const struct lock_info *info)
+{
+	char host[256];
+	int64_t now;
+	long nsec;
+
+	dsb_time_now(&now, &nsec);
+	if (now - info->sec > LOCK_STALE_SEC)
+		return 1;
+	my_host(host, sizeof(host));
+	if (strcmp(host, info->host) == 0 && info->pid > 0 &&
+	    kill((pid_t)info->pid, 0) != 0 && errno == ESRCH)
+		return 1;
+	return 0;
+}
+
+struct scan {
+	struct dsb_lock *me;      /* NULL when only cleaning */
+	int remove_stale;
+	int remove_all;
+	int removed;
+	char conflict[1024];
+};
+
+static int scan_one(void *arg, const char *id, uint64_t size)
+{
+	struct scan *s = arg;
+	struct lock_info info;
+	char name[80];
+	int r;
+
+	(void)size;
+	if (s->me != NULL && strcmp(id, s->me->id) == 0)
+		return 0;
+	snprintf(name, sizeof(name), "locks/%s", id);
+	if ((r = read_lock(s->me != NULL ? s->me->repo : NULL, id, &info)) != 0) {
+		if (r == DSB_ERR_NOT_FOUND)
+			return 0;  /* released meanwhile */
+		dsb_warn("ignoring unreadable lock %s: %s", name, dsb_errmsg());
+		return 0;
+	}
+	if (s->remove_all || (s->remove_stale && lock_is_stale(&info))) {
+		if (dsb_backend_remove(dsb_repo_backend(s->me->repo), name) == 0)
+			s->removed++;
+		return 0;
+	}
+	if (s->remove_stale)
+		return 0;
+	if (s->me == NULL || lock_is_stale(&info))
+		return 0;
+	if (s->me->exclusive || info.exclusive) {
+		snprintf(s->conflict, sizeof(s->conflict), "%s lock held by %s@%s pid %lld since %s",
+		    info.exclusive ? "an exclusive" : "a", info.user, info.host, info.pid, info.time);
+		return 1;
+	}
+	return 0;
+}
+
+int dsb_repo_lock(struct dsb_repo *r, int exclusive, struct dsb_lock **out)
+{
+	struct dsb_lock *l;
+	struct scan s;
+	char name[80];
+	int rc;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	l->repo = r;
+	l->exclusive = exclusive;
+	if ((rc = write_lock(l)) != 0) {
+		free(l);
+		return dsb_error_wrap(rc, "taking a lock");
+	}
+	memset(&s, 0, sizeof(s));
+	s.me = l;
+	rc = dsb_repo_list(r, "locks", scan_one, &s);
+	if (rc == 1) {
+		snprintf(name, sizeof(name), "locks/%s", l->id);
+		dsb_backend_remove(r->be, name);
+		free(l);
+		return dsb_error(DSB_ERR_LOCKED, "repository %s is locked: %s; if that process is gone, "
+		    "run \"dsbackup unlock\"", r->be->url, s.conflict);
+	}
+	if (rc != 0) {
+		dsb_lock_release(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+int dsb_lock_refresh(struct dsb_lock *l)
+{
+	char old[65], name[80];
+	int64_t now;
+	long nsec;
+	int r;
+
+	if (l == NULL)
+		return 0;
+	dsb_time_now(&now, &nsec);
+	if (now - l->written < LOCK_REFRESH_SEC)
+		return 0;
+	memcpy(old, l->id, sizeof(old));
+	if ((r = write_lock(l)) != 0)
+		return dsb_error_wrap(r, "refreshing lock");
+	snprintf(name, sizeof(name), "locks/%s", old);
+	dsb_backend_remove(l->repo->be, name);
+	return 0;
+}
+
+void dsb_lock_release(struct dsb_lock *l)
+{
+	char name[80];
+
+	if (l == NULL)
+		return;
+	snprintf(name, sizeof(name), "locks/%s", l->id);
+	if (dsb_backend_remove(l->repo->be, name) != 0)
+		dsb_warn("could not remove lock %s: %s", name, dsb_errmsg());
+	free(l);
+}
+
+int dsb_repo_unlock_stale(struct dsb_repo *r, int all, int *removed)
+{
+	struct dsb_lock me = { r, 0, "", 0 };
+	struct scan s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.me = &me;
+	s.remove_stale = 1;
+	s.remove_all = all;
+	rc = dsb_repo_list(r, "locks", scan_one, &s);
+	*removed = s.removed;
+	return rc;
+}
