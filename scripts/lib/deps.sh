@@ -1,0 +1,24 @@
+# deps.sh: the Debian packages dsbackup needs, and a function that installs
+# whichever are missing.  Sourced by scripts/quickstart.sh and scripts/test.sh.
+
+DSB_BUILD_PACKAGES=(cmake make gcc pkg-config libarchive-dev libzstd-dev libssl-dev
+	libcurl4-openssl-dev libsqlite3-dev libjansson-dev)
+DSB_TEST_PACKAGES=(check libsubunit-dev attr acl python3 clang libclang-rt-14-dev
+	libarchive-tools util-linux)
+
+# dsb_install_packages PKG...: apt-get install the packages that are not installed yet.
+dsb_install_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "dsbackup: missing packages: ${missing[*]} (run as root to install them)" >&2
+		return 1
+	fi
+	echo "dsbackup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
