@@ -117,12 +117,17 @@ struct dsb_kdf_params {
 #define DSB_KDF_DEFAULT_R 8
 #define DSB_KDF_DEFAULT_P 1
 
+#define DSB_RECIPIENT_LEN 80   /* "dsbr1" + 64 hex public key + 8 hex checksum + NUL */
+
 struct dsb_keyslot_info {
-	char type[32];      /* "passphrase" */
+	char type[32];      /* "passphrase", "x25519", "escrow-share" */
 	char created[64];   /* RFC 3339 */
 	char host[256];
 	char user[256];
-	unsigned log2_n, r, p;
+	unsigned log2_n, r, p;          /* passphrase slots */
+	char recipient[DSB_RECIPIENT_LEN];  /* x25519 and escrow-share slots */
+	char set[33];                   /* escrow-share: the escrow set's id (hex) */
+	unsigned threshold, shares, index;  /* escrow-share: K of N, this share's x (1..N) */
 };
 
 /*
@@ -150,6 +155,61 @@ int dsb_keyslot_open(const void *slot, size_t len, const char *pass, size_t pass
  * fields.  0, DSB_ERR_CORRUPT, or DSB_ERR_UNSUPPORTED as for dsb_keyslot_open.
  */
 int dsb_keyslot_info(const void *slot, size_t len, struct dsb_keyslot_info *info);
+
+/* dsb_keyslot_info_any(slot, len, info): as dsb_keyslot_info for every slot type. */
+int dsb_keyslot_info_any(const void *slot, size_t len, struct dsb_keyslot_info *info);
+
+/*
+ * Identities and recipients (docs/FORMAT.md §4): an identity is an X25519
+ * private key in a file (0600); its recipient string, "dsbr1" followed by
+ * the public key and a checksum in hex, is what others use to wrap keys to it.
+ */
+struct dsb_identity;
+int dsb_identity_generate(struct dsb_identity **out);
+/* dsb_identity_save(id, path): create ${path} 0600 (never overwrites: DSB_ERR_EXISTS). */
+int dsb_identity_save(const struct dsb_identity *id, const char *path);
+/* dsb_identity_load(path, out): refuses files readable by group or others (DSB_ERR_USAGE). */
+int dsb_identity_load(const char *path, struct dsb_identity **out);
+void dsb_identity_recipient(const struct dsb_identity *id, char out[DSB_RECIPIENT_LEN]);
+void dsb_identity_free(struct dsb_identity *id);
+/* dsb_recipient_check(s): 0 when ${s} is a well-formed recipient, else DSB_ERR_USAGE naming the fault. */
+int dsb_recipient_check(const char *s);
+
+/* dsb_keyslot_create_recipient(k, recipient, host, user, out): an "x25519" slot wrapping ${k} to ${recipient}. */
+int dsb_keyslot_create_recipient(const struct dsb_keys *k, const char *recipient,
+    const char *host, const char *user, struct dsb_buf *out);
+/*
+ * dsb_keyslot_open_identity(slot, len, id, out): open an "x25519" slot.
+ * DSB_ERR_BAD_KEY when it is for another recipient or does not
+ * authenticate; DSB_ERR_UNSUPPORTED for other slot types.
+ */
+int dsb_keyslot_open_identity(const void *slot, size_t len, const struct dsb_identity *id,
+    struct dsb_keys **out);
+
+/*
+ * Threshold escrow: the master key split by Shamir's secret sharing over
+ * GF(2^8) into N shares, any K of which rebuild it; each share wrapped to one
+ * recipient in an "escrow-share" slot.  Fewer than K shares reveal nothing.
+ */
+struct dsb_share;
+/* dsb_escrow_split(k, threshold, recipients, n, host, user, slots): ${slots} is an array of ${n} initialised buffers. */
+int dsb_escrow_split(const struct dsb_keys *k, unsigned threshold, const char *const *recipients,
+    size_t n, const char *host, const char *user, struct dsb_buf *slots);
+/* dsb_escrow_share_open(slot, len, id, out): decrypt one's own share; DSB_ERR_BAD_KEY if not for ${id}. */
+int dsb_escrow_share_open(const void *slot, size_t len, const struct dsb_identity *id,
+    struct dsb_share **out);
+/* dsb_share_export(sh, out) / dsb_share_import(text, len, out): a share as one line of text (a secret: store 0600). */
+int dsb_share_export(const struct dsb_share *sh, struct dsb_buf *out);
+int dsb_share_import(const void *text, size_t len, struct dsb_share **out);
+/* dsb_share_info(sh, set, threshold, index) */
+void dsb_share_info(const struct dsb_share *sh, char set[33], unsigned *threshold, unsigned *index);
+/*
+ * dsb_escrow_combine(shares, n, out): rebuild the master key from shares of
+ * one set.  DSB_ERR_BAD_KEY with "need K shares, have M" when too few
+ * distinct shares are given, or when the result does not check.
+ */
+int dsb_escrow_combine(struct dsb_share *const *shares, size_t n, struct dsb_keys **out);
+void dsb_share_free(struct dsb_share *sh);
 
 /*
  * Secrets read from outside (passwords).  The buffer is NUL-terminated,

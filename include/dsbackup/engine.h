@@ -31,6 +31,7 @@ struct dsb_open_opts {
 	const char *catalog_path;   /* NULL: <state dir>/catalogs/<repo id>.db */
 	const char *password;
 	size_t passlen;
+	const struct dsb_unlock *unlock;   /* non-NULL: use these credentials (password ignored) */
 };
 
 /* dsb_state_dir(): $DSBACKUP_STATE_DIR, /var/lib/dsbackup for root, else $XDG_STATE_HOME/dsbackup or ~/.local/state/dsbackup (malloc'd). */

@@ -51,14 +51,59 @@ int dsb_repo_init(const char *url, const char *pass, size_t passlen,
  */
 int dsb_repo_open(const char *url, const char *pass, size_t passlen, struct dsb_repo **out);
 
+/*
+ * What may open a repository: a passphrase, identities (for "x25519" slots
+ * and escrow shares), and shares decrypted earlier.  Any that works will do.
+ */
+struct dsb_unlock {
+	const char *pass;             /* NULL: none */
+	size_t passlen;
+	struct dsb_identity *const *ids;
+	size_t nids;
+	struct dsb_share *const *shares;
+	size_t nshares;
+};
+
+/* dsb_repo_open_with(url, u, out): as dsb_repo_open with any of the credentials in ${u}. */
+int dsb_repo_open_with(const char *url, const struct dsb_unlock *u, struct dsb_repo **out);
+
+/*
+ * dsb_repo_open_public(url, out): config and storage without the master
+ * key: only what needs no key works (listing key slots, dsb_repo_share_for).
+ */
+int dsb_repo_open_public(const char *url, struct dsb_repo **out);
+
 /* dsb_repo_probe(url, cfg): read and check the config only (no password). */
 int dsb_repo_probe(const char *url, struct dsb_repo_config *cfg);
 
 void dsb_repo_close(struct dsb_repo *r);
 
+/* ---- key slots (keys.c) ---- */
+
+/* dsb_repo_list_slots(r, cb, arg): every key slot with its public fields; ${id} is its object id. */
+int dsb_repo_list_slots(struct dsb_repo *r,
+    int (*cb)(void *arg, const char *id, const struct dsb_keyslot_info *info), void *arg);
+/* dsb_repo_opened_slot(r): the id of the slot that opened ${r} ("" when shares did). */
+const char *dsb_repo_opened_slot(const struct dsb_repo *r);
+/* dsb_repo_add_recipient_slot(r, recipient, id_out): wrap the master key to a public key. */
+int dsb_repo_add_recipient_slot(struct dsb_repo *r, const char *recipient, char id_out[65]);
+/* dsb_repo_add_escrow(r, threshold, recipients, n): K-of-N escrow shares, one slot each. */
+int dsb_repo_add_escrow(struct dsb_repo *r, unsigned threshold, const char *const *recipients,
+    size_t n);
+/*
+ * dsb_repo_remove_slot(r, prefix): remove the slot whose id starts with
+ * ${prefix} (8+ hex digits).  Refused (DSB_ERR_USAGE) when no passphrase,
+ * identity slot or complete escrow set would remain to open the repository.
+ */
+int dsb_repo_remove_slot(struct dsb_repo *r, const char *prefix);
+/* dsb_repo_share_for(r, id, out): decrypt the escrow share wrapped to identity ${id} (DSB_ERR_NOT_FOUND). */
+int dsb_repo_share_for(struct dsb_repo *r, const struct dsb_identity *id, struct dsb_share **out);
+
 /* dsb_repo_add_passphrase_slot(r, pass, passlen, kdf): store one more key slot for the open master key. */
 int dsb_repo_add_passphrase_slot(struct dsb_repo *r, const char *pass, size_t passlen,
     const struct dsb_kdf_params *kdf);
+/* dsb_repo_put_slot(r, slot, len, id_out): store a serialised key slot under keys/<sha256>. */
+int dsb_repo_put_slot(struct dsb_repo *r, const void *slot, size_t len, char id_out[65]);
 
 const struct dsb_repo_config *dsb_repo_config(const struct dsb_repo *r);
 const struct dsb_keys *dsb_repo_keys(const struct dsb_repo *r);

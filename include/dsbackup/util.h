@@ -18,6 +18,8 @@
 void dsb_hex_encode(const uint8_t *in, size_t n, char *out);
 
 /* dsb_hex_decode(hex, out, n): parse exactly 2*n hex digits. 0 or DSB_ERR_CORRUPT. */
+/* dsb_hex_decode_n(hex, out, n): parse the first 2*n hex digits of a longer string. */
+int dsb_hex_decode_n(const char *hex, uint8_t *out, size_t n);
 int dsb_hex_decode(const char *hex, uint8_t *out, size_t n);
 
 static inline void dsb_put_le32(uint8_t *p, uint32_t v)

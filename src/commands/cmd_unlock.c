@@ -21,16 +21,13 @@ int cmd_unlock(struct cli *c, int argc, char **argv)
 		CLI_GLOBAL_LONGOPTS, { 0, 0, 0, 0 }
 	};
 	struct dsb_repo *repo = NULL;
-	const char *url;
 	int r, all = 0, removed = 0;
 
 	if ((r = cli_parse(c, argc, argv, "r:qvh", longopts, unlock_option, &all)) != 0)
 		return r == 1 ? 0 : r;
 	if (optind != argc)
 		return cli_usage_error(c, "unlock takes no arguments");
-	if ((url = cli_repo(c)) == NULL)
-		return DSB_ERR_USAGE;
-	if ((r = cli_password(c, 0)) != 0 || (r = dsb_repo_open(url, c->password, c->passlen, &repo)) != 0)
+	if ((r = cli_open_repo(c, &repo)) != 0)
 		return r;
 	if ((r = dsb_repo_unlock_stale(repo, all, &removed)) == 0 && !c->quiet)
 		printf("removed %d lock(s)\n", removed);

@@ -20,6 +20,14 @@ struct cli {
 	int verbose;
 	char *password;       /* a secret: released with dsb_secret_free */
 	size_t passlen;
+	const char *identity_files[16];   /* --identity, DSBACKUP_IDENTITY_FILE */
+	size_t nidentity_files;
+	const char *share_files[255];     /* --share */
+	size_t nshare_files;
+	struct dsb_identity *ids[16];
+	struct dsb_share *shares[255];
+	size_t nids, nshares;
+	struct dsb_unlock unlock;
 	const struct command *cmd;
 };
 
@@ -38,7 +46,9 @@ struct command {
 	{ "json", no_argument, NULL, 0x1003 }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "help", no_argument, NULL, 'h' }
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "identity", required_argument, NULL, 0x1004 }, \
+	{ "share", required_argument, NULL, 0x1005 }
 #define CLI_GLOBAL_SHORTOPTS "+r:qvh"
 
 /*
@@ -66,8 +76,14 @@ int cli_usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(p
 const char *cli_repo(struct cli *c);
 /* cli_password(c, confirm): obtain the password (file, environment, prompt). */
 int cli_password(struct cli *c, int confirm);
-/* cli_open(c, s): password, repository and catalog. */
+/* cli_open(c, s): credentials, repository and catalog. */
 int cli_open(struct cli *c, struct dsb_session **s);
+/* cli_unlock(c, u): the credentials given (identities, shares, else a password). */
+int cli_unlock(struct cli *c, const struct dsb_unlock **u);
+/* cli_open_repo(c, repo): credentials and repository, without the catalog. */
+int cli_open_repo(struct cli *c, struct dsb_repo **repo);
+/* cli_release(c): free credentials. */
+void cli_release(struct cli *c);
 
 /* cli_print_json(obj): print a jansson value compactly on stdout, with a newline; steals ${obj}. */
 struct json_t;
@@ -84,5 +100,6 @@ int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_catalog(struct cli *c, int argc, char **argv);
 int cmd_unlock(struct cli *c, int argc, char **argv);
 int cmd_version(struct cli *c, int argc, char **argv);
+int cmd_key(struct cli *c, int argc, char **argv);
 
 #endif

@@ -58,6 +58,19 @@ static const struct command commands[] = {
 	{ "unlock", cmd_unlock, "",
 	  "Remove stale locks (of processes that are gone or older than 30 minutes).\n"
 	  "  --all   remove every lock\n" },
+	{ "key", cmd_key, "list|add|remove|passwd|generate|escrow|share|recover ...",
+	  "Manage the key slots that open the repository.\n"
+	  "  key list                              slots with type, creation time, host, user\n"
+	  "  key add [--new-password-file F]        a new passphrase slot\n"
+	  "  key add --recipient R|FILE             a slot for a public key (an officer's identity)\n"
+	  "  key remove ID                          remove a slot (never the last way in)\n"
+	  "  key passwd [--new-password-file F]     replace the passphrase that opened it\n"
+	  "  key generate --identity FILE           make an X25519 identity; prints its recipient\n"
+	  "  key escrow --threshold K --recipient R...   split the key into K-of-N shares\n"
+	  "  key share --identity FILE --out FILE    decrypt one's own escrow share to a file\n"
+	  "  key recover (--identity F | --share F)... [--new-password-file F]\n"
+	  "                                         open with K shares and add a passphrase slot\n"
+	  "Any command accepts --identity FILE (or DSBACKUP_IDENTITY_FILE) instead of a password.\n" },
 	{ "version", cmd_version, "", "Print the version.\n" },
 };
 
@@ -81,7 +94,8 @@ static void usage_all(FILE *f)
 int cli_help(struct cli *c)
 {
 	printf("usage: dsbackup %s %s\n\n%s", c->cmd->name, c->cmd->usage, c->cmd->help);
-	printf("\nglobal options: -r REPO, --catalog PATH, --password-file FILE, --json, -q, -v\n");
+	printf("\nglobal options: -r REPO, --catalog PATH, --password-file FILE, --identity FILE, "
+	    "--share FILE, --json, -q, -v\n");
 	return DSB_OK;
 }
 
@@ -97,7 +111,9 @@ int cli_usage_error(struct cli *c, const char *fmt, ...)
 	if (c->cmd != NULL)
 		fprintf(stderr, "usage: dsbackup %s %s (see \"dsbackup %s --help\")\n", c->cmd->name,
 		    c->cmd->usage, c->cmd->name);
-	return dsb_error(DSB_ERR_USAGE, "%s", msg);
+	/* printed here; main() prints the usage errors of deeper layers, which are still recorded */
+	dsb_error_clear();
+	return DSB_ERR_USAGE;
 }
 
 int cli_global_option(struct cli *c, int opt, const char *arg)
@@ -110,6 +126,16 @@ int cli_global_option(struct cli *c, int opt, const char *arg)
 	case 'q': c->quiet = 1; return 1;
 	case 'v': c->verbose++; return 1;
 	case 'h': return 2;
+	case 0x1004:
+		if (c->nidentity_files == sizeof(c->identity_files) / sizeof(c->identity_files[0]))
+			return -1;
+		c->identity_files[c->nidentity_files++] = arg;
+		return 1;
+	case 0x1005:
+		if (c->nshare_files == sizeof(c->share_files) / sizeof(c->share_files[0]))
+			return -1;
+		c->share_files[c->nshare_files++] = arg;
+		return 1;
 	case '?': return -1;
 	default: return 0;
 	}
@@ -180,6 +206,52 @@ int cli_password(struct cli *c, int confirm)
 	return r;
 }
 
+static int load_share_file(const char *path, struct dsb_share **out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = dsb_secret_from_file(path, &text, &len)) != 0)
+		return r;
+	r = dsb_share_import(text, len, out);
+	dsb_secret_free(text, len);
+	return r != 0 ? dsb_error_wrap(r, "%s", path) : 0;
+}
+
+int cli_unlock(struct cli *c, const struct dsb_unlock **u)
+{
+	const char *env = getenv("DSBACKUP_IDENTITY_FILE");
+	int r;
+
+	if (c->nidentity_files == 0 && env != NULL && *env != '\0')
+		c->identity_files[c->nidentity_files++] = env;
+	for (; c->nids < c->nidentity_files; c->nids++)
+		if ((r = dsb_identity_load(c->identity_files[c->nids], &c->ids[c->nids])) != 0)
+			return r;
+	for (; c->nshares < c->nshare_files; c->nshares++)
+		if ((r = load_share_file(c->share_files[c->nshares], &c->shares[c->nshares])) != 0)
+			return r;
+	memset(&c->unlock, 0, sizeof(c->unlock));
+	if (c->nids == 0 && c->nshares == 0) {
+		if ((r = cli_password(c, 0)) != 0)
+			return r;
+	} else if (c->password_file != NULL || getenv("DSBACKUP_PASSWORD_FILE") != NULL ||
+	    getenv("DSBACKUP_PASSWORD") != NULL) {
+		/* a password given as well is tried too; none is asked for */
+		if ((r = cli_password(c, 0)) != 0)
+			return r;
+	}
+	c->unlock.pass = c->password;
+	c->unlock.passlen = c->passlen;
+	c->unlock.ids = c->ids;
+	c->unlock.nids = c->nids;
+	c->unlock.shares = c->shares;
+	c->unlock.nshares = c->nshares;
+	*u = &c->unlock;
+	return 0;
+}
+
 int cli_open(struct cli *c, struct dsb_session **s)
 {
 	struct dsb_open_opts o;
@@ -188,12 +260,37 @@ int cli_open(struct cli *c, struct dsb_session **s)
 	memset(&o, 0, sizeof(o));
 	if ((o.url = cli_repo(c)) == NULL)
 		return DSB_ERR_USAGE;
-	if ((r = cli_password(c, 0)) != 0)
+	if ((r = cli_unlock(c, &o.unlock)) != 0)
 		return r;
 	o.catalog_path = c->catalog;
-	o.password = c->password;
-	o.passlen = c->passlen;
 	return dsb_session_open(&o, s);
+}
+
+int cli_open_repo(struct cli *c, struct dsb_repo **repo)
+{
+	const struct dsb_unlock *u;
+	const char *url;
+	int r;
+
+	if ((url = cli_repo(c)) == NULL)
+		return DSB_ERR_USAGE;
+	if ((r = cli_unlock(c, &u)) != 0)
+		return r;
+	return dsb_repo_open_with(url, u, repo);
+}
+
+void cli_release(struct cli *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nids; i++)
+		dsb_identity_free(c->ids[i]);
+	for (i = 0; i < c->nshares; i++)
+		dsb_share_free(c->shares[i]);
+	c->nids = c->nshares = 0;
+	dsb_secret_free(c->password, c->passlen);
+	c->password = NULL;
+	c->passlen = 0;
 }
 
 void cli_print_json(json_t *obj)
@@ -293,11 +390,11 @@ int main(int argc, char **argv)
 	dsb_log_set_level(c.quiet ? DSB_LOG_WARN : c.verbose ? DSB_LOG_DEBUG : DSB_LOG_INFO);
 	optind = 1;
 	r = commands[i].fn(&c, argc - first, argv + first);
-	if (r != 0 && r != DSB_ERR_USAGE && dsb_errmsg()[0] != '\0')
+	if (r != 0 && dsb_errmsg()[0] != '\0')
 		fprintf(stderr, "dsbackup: %s: %s\n", r == DSB_ERR_PARTIAL ? "warning" : "error",
 		    dsb_errmsg());
 	else if (r != 0 && r != DSB_ERR_USAGE)
 		fprintf(stderr, "dsbackup: error: %s\n", dsb_strerror(r));
-	dsb_secret_free(c.password, c.passlen);
+	cli_release(&c);
 	return dsb_exit_code(r);
 }

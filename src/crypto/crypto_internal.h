@@ -39,4 +39,33 @@ int dsb_crypto_hmac(const uint8_t *key, size_t keylen, const void *p, size_t n,
  */
 int dsb_crypto_error(int code, const char *what);
 
+/* GF(2^8) arithmetic (AES polynomial), constant time. */
+uint8_t dsb_gf256_mul(uint8_t a, uint8_t b);
+uint8_t dsb_gf256_inv(uint8_t a);
+
+/*
+ * dsb_shamir_split(secret, len, k, n, shares): write ${n} shares of ${len}
+ * bytes each to ${shares} (share i, at x = i + 1, at offset i * len).
+ * 1 <= k <= n <= 255.
+ */
+int dsb_shamir_split(const uint8_t *secret, size_t len, unsigned k, unsigned n, uint8_t *shares);
+/* dsb_shamir_combine(xs, ys, k, len, out): interpolate ${k} distinct shares at 0. */
+int dsb_shamir_combine(const uint8_t *xs, const uint8_t *const *ys, unsigned k, size_t len,
+    uint8_t *out);
+
+/* The plaintext a key slot wraps: "DSBMK001" || data_key || id_key || chunker_key. */
+#define DSB_SLOT_MAGIC "DSBMK001"
+#define DSB_SLOT_MAGIC_LEN 8
+#define DSB_SLOT_PT_LEN (DSB_SLOT_MAGIC_LEN + DSB_KEYS_RAW_LEN)
+
+/* Slot JSON helpers shared by the slot types (keyslot.c). */
+struct json_t;
+int dsb_slot_get_string(struct json_t *o, const char *key, char *dst, size_t size);
+int dsb_slot_get_uint(struct json_t *o, const char *key, unsigned *out);
+int dsb_slot_get_b64(struct json_t *o, const char *key, uint8_t *out, size_t n);
+/* dsb_slot_b64(p, n): malloc'd base64, NULL on failure */
+char *dsb_slot_b64(const uint8_t *p, size_t n);
+/* dsb_slot_aad_add(b, s): append ${s} and its NUL */
+int dsb_slot_aad_add(struct dsb_buf *b, const char *s);
+
 #endif

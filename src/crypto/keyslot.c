@@ -42,6 +42,7 @@
 #define SLOT_CT_LEN (SLOT_PT_LEN + DSB_TAG_LEN)
 #define KDF_MAX_MEM (((uint64_t)2 << 30) + ((uint64_t)1 << 20))
 #define B64_LEN(n) (4 * (((n) + 2) / 3))
+#define SLOT_B64_MAX 512   /* longest base64 field of any slot type */
 
 /* A parsed (or about to be written) slot. */
 struct slot {
@@ -106,7 +107,7 @@ out:
 	return r;
 }
 
-static int aad_add(struct dsb_buf *b, const char *s)
+int dsb_slot_aad_add(struct dsb_buf *b, const char *s)
 {
 	return dsb_buf_append(b, s, strlen(s) + 1);
 }
@@ -120,15 +121,15 @@ static int slot_aad(const struct slot *s, struct dsb_buf *aad)
 	snprintf(num[0], sizeof(num[0]), "%u", s->info.log2_n);
 	snprintf(num[1], sizeof(num[1]), "%u", s->info.r);
 	snprintf(num[2], sizeof(num[2]), "%u", s->info.p);
-	if ((r = aad_add(aad, SLOT_AAD_LABEL)) != 0 ||
-	    (r = aad_add(aad, s->info.type)) != 0 ||
-	    (r = aad_add(aad, s->info.created)) != 0 ||
-	    (r = aad_add(aad, s->info.host)) != 0 ||
-	    (r = aad_add(aad, s->info.user)) != 0 ||
-	    (r = aad_add(aad, SLOT_KDF)) != 0 ||
-	    (r = aad_add(aad, num[0])) != 0 ||
-	    (r = aad_add(aad, num[1])) != 0 ||
-	    (r = aad_add(aad, num[2])) != 0 ||
+	if ((r = dsb_slot_aad_add(aad, SLOT_AAD_LABEL)) != 0 ||
+	    (r = dsb_slot_aad_add(aad, s->info.type)) != 0 ||
+	    (r = dsb_slot_aad_add(aad, s->info.created)) != 0 ||
+	    (r = dsb_slot_aad_add(aad, s->info.host)) != 0 ||
+	    (r = dsb_slot_aad_add(aad, s->info.user)) != 0 ||
+	    (r = dsb_slot_aad_add(aad, SLOT_KDF)) != 0 ||
+	    (r = dsb_slot_aad_add(aad, num[0])) != 0 ||
+	    (r = dsb_slot_aad_add(aad, num[1])) != 0 ||
+	    (r = dsb_slot_aad_add(aad, num[2])) != 0 ||
 	    (r = dsb_buf_append(aad, s->salt, DSB_SALT_LEN)) != 0)
 		return r;
 	return 0;
@@ -160,7 +161,7 @@ out:
 /* b64_decode(field, s, out, n): decode exactly ${n} bytes of base64. 0 or DSB_ERR_CORRUPT. */
 static int b64_decode(const char *field, const char *s, uint8_t *out, size_t n)
 {
-	uint8_t tmp[B64_LEN(SLOT_CT_LEN) / 4 * 3];
+	uint8_t tmp[SLOT_B64_MAX / 4 * 3];
 	size_t len = strlen(s), pad = 0;
 	int dec;
 
@@ -184,8 +185,8 @@ static int b64_decode(const char *field, const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-/* get_string(o, key, dst, size): a string member without NUL bytes that fits ${dst}. */
-static int get_string(json_t *o, const char *key, char *dst, size_t size)
+/* dsb_slot_get_string(o, key, dst, size): a string member without NUL bytes that fits ${dst}. */
+int dsb_slot_get_string(json_t *o, const char *key, char *dst, size_t size)
 {
 	json_t *v = json_object_get(o, key);
 	size_t len;
@@ -199,8 +200,8 @@ static int get_string(json_t *o, const char *key, char *dst, size_t size)
 	return 0;
 }
 
-/* get_uint(o, key, out): a non-negative integer member that fits an unsigned. */
-static int get_uint(json_t *o, const char *key, unsigned *out)
+/* dsb_slot_get_uint(o, key, out): a non-negative integer member that fits an unsigned. */
+int dsb_slot_get_uint(json_t *o, const char *key, unsigned *out)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -210,13 +211,13 @@ static int get_uint(json_t *o, const char *key, unsigned *out)
 	return 0;
 }
 
-/* get_b64(o, key, out, n): a base64 string member of exactly ${n} decoded bytes. */
-static int get_b64(json_t *o, const char *key, uint8_t *out, size_t n)
+/* dsb_slot_get_b64(o, key, out, n): a base64 string member of exactly ${n} decoded bytes. */
+int dsb_slot_get_b64(json_t *o, const char *key, uint8_t *out, size_t n)
 {
-	char s[B64_LEN(SLOT_CT_LEN) + 1];
+	char s[SLOT_B64_MAX + 1];
 	int r;
 
-	if ((r = get_string(o, key, s, sizeof(s))) != 0)
+	if ((r = dsb_slot_get_string(o, key, s, sizeof(s))) != 0)
 		return r;
 	return b64_decode(key, s, out, n);
 }
@@ -227,11 +228,11 @@ static int slot_header(json_t *root, struct slot *s)
 	unsigned version;
 	int r;
 
-	if ((r = get_uint(root, "version", &version)) != 0)
+	if ((r = dsb_slot_get_uint(root, "version", &version)) != 0)
 		return r;
 	if (version != SLOT_VERSION)
 		return dsb_error(DSB_ERR_UNSUPPORTED, "key slot version %u is not supported", version);
-	if ((r = get_string(root, "type", s->info.type, sizeof(s->info.type))) != 0)
+	if ((r = dsb_slot_get_string(root, "type", s->info.type, sizeof(s->info.type))) != 0)
 		return r;
 	if (strcmp(s->info.type, SLOT_TYPE) != 0)
 		return dsb_error(DSB_ERR_UNSUPPORTED, "key slot type \"%s\" is not supported",
@@ -248,20 +249,20 @@ static int slot_kdf(json_t *kdf, struct slot *s)
 
 	if (!json_is_object(kdf))
 		return dsb_error(DSB_ERR_CORRUPT, "key slot: \"kdf\" is missing or not an object");
-	if ((r = get_string(kdf, "name", name, sizeof(name))) != 0)
+	if ((r = dsb_slot_get_string(kdf, "name", name, sizeof(name))) != 0)
 		return r;
 	if (strcmp(name, SLOT_KDF) != 0)
 		return dsb_error(DSB_ERR_UNSUPPORTED, "key slot KDF \"%s\" is not supported", name);
-	if ((r = get_uint(kdf, "log2_n", &p.log2_n)) != 0 ||
-	    (r = get_uint(kdf, "r", &p.r)) != 0 ||
-	    (r = get_uint(kdf, "p", &p.p)) != 0)
+	if ((r = dsb_slot_get_uint(kdf, "log2_n", &p.log2_n)) != 0 ||
+	    (r = dsb_slot_get_uint(kdf, "r", &p.r)) != 0 ||
+	    (r = dsb_slot_get_uint(kdf, "p", &p.p)) != 0)
 		return r;
 	if ((r = kdf_check(&p, DSB_ERR_CORRUPT)) != 0)
 		return dsb_error_wrap(r, "key slot");
 	s->info.log2_n = p.log2_n;
 	s->info.r = p.r;
 	s->info.p = p.p;
-	return get_b64(kdf, "salt", s->salt, DSB_SALT_LEN);
+	return dsb_slot_get_b64(kdf, "salt", s->salt, DSB_SALT_LEN);
 }
 
 /* slot_parse(p, len, s): parse and validate a slot document. */
@@ -283,12 +284,12 @@ static int slot_parse(const void *p, size_t len, struct slot *s)
 		goto out;
 	}
 	if ((r = slot_header(root, s)) != 0 ||
-	    (r = get_string(root, "created", s->info.created, sizeof(s->info.created))) != 0 ||
-	    (r = get_string(root, "host", s->info.host, sizeof(s->info.host))) != 0 ||
-	    (r = get_string(root, "user", s->info.user, sizeof(s->info.user))) != 0 ||
+	    (r = dsb_slot_get_string(root, "created", s->info.created, sizeof(s->info.created))) != 0 ||
+	    (r = dsb_slot_get_string(root, "host", s->info.host, sizeof(s->info.host))) != 0 ||
+	    (r = dsb_slot_get_string(root, "user", s->info.user, sizeof(s->info.user))) != 0 ||
 	    (r = slot_kdf(json_object_get(root, "kdf"), s)) != 0 ||
-	    (r = get_b64(root, "nonce", s->nonce, DSB_NONCE_LEN)) != 0 ||
-	    (r = get_b64(root, "data", s->data, SLOT_CT_LEN)) != 0)
+	    (r = dsb_slot_get_b64(root, "nonce", s->nonce, DSB_NONCE_LEN)) != 0 ||
+	    (r = dsb_slot_get_b64(root, "data", s->data, SLOT_CT_LEN)) != 0)
 		goto out;
 	r = 0;
 out:
@@ -367,7 +368,7 @@ static int slot_fill(struct slot *s, const struct dsb_kdf_params *kdf, const cha
 	return 0;
 }
 
-static char *b64_encode(const uint8_t *p, size_t n)
+char *dsb_slot_b64(const uint8_t *p, size_t n)
 {
 	char *s;
 
@@ -383,9 +384,9 @@ static json_t *slot_json(const struct slot *s)
 	char *salt, *nonce, *data;
 	json_t *o = NULL;
 
-	salt = b64_encode(s->salt, sizeof(s->salt));
-	nonce = b64_encode(s->nonce, sizeof(s->nonce));
-	data = b64_encode(s->data, sizeof(s->data));
+	salt = dsb_slot_b64(s->salt, sizeof(s->salt));
+	nonce = dsb_slot_b64(s->nonce, sizeof(s->nonce));
+	data = dsb_slot_b64(s->data, sizeof(s->data));
 	if (salt != NULL && nonce != NULL && data != NULL)
 		o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:{s:s, s:i, s:i, s:i, s:s}, s:s, s:s}",
 		    "version", SLOT_VERSION, "type", s->info.type, "created", s->info.created,

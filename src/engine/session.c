@@ -330,7 +330,11 @@ int dsb_session_open(const struct dsb_open_opts *o, struct dsb_session **out)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
-	if ((r = dsb_repo_open(o->url, o->password, o->passlen, &s->repo)) != 0)
+	if (o->unlock != NULL)
+		r = dsb_repo_open_with(o->url, o->unlock, &s->repo);
+	else
+		r = dsb_repo_open(o->url, o->password, o->passlen, &s->repo);
+	if (r != 0)
 		goto out;
 	if (o->catalog_path != NULL) {
 		s->catalog_path = dsb_strdup(o->catalog_path);

@@ -16,7 +16,6 @@
 #include "repo_internal.h"
 
 #define CONFIG_MAX (64 * 1024)
-#define KEYSLOT_MAX (64 * 1024)
 
 void dsb_repo_init_opts_default(struct dsb_repo_init_opts *o)
 {
@@ -97,7 +96,9 @@ static int parse_config(const struct dsb_buf *b, struct dsb_repo_config *c)
 	}
 	memset(c, 0, sizeof(*c));
 	c->version = version > 0 && version < 1000 ? (int)version : -1;
-	snprintf(c->id, sizeof(c->id), "%s", id);
+	/* a longer id stays empty, for check_config to refuse, rather than cut to 64 characters */
+	if (strlen(id) < sizeof(c->id))
+		snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->created, sizeof(c->created), "%s", created);
 	if (cmin <= 0 || cavg <= 0 || cmax <= 0 || cmax > (1 << 30) || pack <= 0 || pack > (1 << 30)) {
 		r = dsb_error(DSB_ERR_CORRUPT, "config: sizes out of range");
@@ -163,7 +164,7 @@ out:
 
 /* ---- key slots ---- */
 
-static void who(char *host, size_t hn, char *user, size_t un)
+void dsb_repo_who(char *host, size_t hn, char *user, size_t un)
 {
 	struct passwd *pw = getpwuid(geteuid());
 
@@ -173,84 +174,34 @@ static void who(char *host, size_t hn, char *user, size_t un)
 	snprintf(user, un, "%s", pw != NULL ? pw->pw_name : "unknown");
 }
 
-int dsb_repo_add_passphrase_slot(struct dsb_repo *r, const char *pass, size_t passlen,
-    const struct dsb_kdf_params *kdf)
-{
-	char host[256], user[256], name[80], hex[65];
-	uint8_t digest[DSB_HASH_LEN];
-	struct dsb_buf slot;
-	int rc;
-
-	dsb_buf_init(&slot, KEYSLOT_MAX);
-	who(host, sizeof(host), user, sizeof(user));
-	if ((rc = dsb_keyslot_create(r->keys, pass, passlen, kdf, host, user, &slot)) != 0)
-		goto out;
-	dsb_sha256(slot.data, slot.len, digest);
-	dsb_hex_encode(digest, sizeof(digest), hex);
-	snprintf(name, sizeof(name), "keys/%s", hex);
-	rc = dsb_backend_put(r->be, name, slot.data, slot.len, DSB_PUT_NO_OVERWRITE);
-out:
-	dsb_buf_release(&slot);
-	return rc;
-}
-
-struct slot_try {
-	struct dsb_repo *repo;
-	const char *pass;
-	size_t passlen;
-	int tried;
-	int malformed;
-};
-
-static int try_slot(void *arg, const char *name, uint64_t size)
-{
-	struct slot_try *t = arg;
-	struct dsb_buf b;
-	int rc;
-
-	if (size > KEYSLOT_MAX) {
-		dsb_warn("ignoring key slot %s: %llu bytes is too large", name, (unsigned long long)size);
-		t->malformed++;
-		return 0;
-	}
-	dsb_buf_init(&b, KEYSLOT_MAX);
-	if ((rc = dsb_backend_get(t->repo->be, name, 0, 0, &b)) != 0)
-		goto out;
-	t->tried++;
-	rc = dsb_keyslot_open(b.data, b.len, t->pass, t->passlen, &t->repo->keys);
-	if (rc == 0) {
-		rc = 1;  /* stop listing: opened */
-	} else if (rc == DSB_ERR_BAD_KEY || rc == DSB_ERR_UNSUPPORTED) {
-		rc = 0;
-	} else if (rc == DSB_ERR_CORRUPT) {
-		dsb_warn("ignoring damaged key slot %s: %s", name, dsb_errmsg());
-		t->malformed++;
-		rc = 0;
-	}
-out:
-	dsb_buf_release(&b);
-	return rc;
-}
-
-static int open_keys(struct dsb_repo *r, const char *pass, size_t passlen)
-{
-	struct slot_try t = { r, pass, passlen, 0, 0 };
-	int rc;
-
-	rc = dsb_backend_list(r->be, "keys", try_slot, &t);
-	if (rc == 1)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if (t.tried == 0)
-		return dsb_error(DSB_ERR_BAD_KEY, "repository %s has no usable key slot", r->be->url);
-	return dsb_error(DSB_ERR_BAD_KEY, "wrong password: none of the %d key slot(s) of %s opens "
-	    "with it", t.tried, r->be->url);
-}
-
 /* ---- open and init ---- */
 
 int dsb_repo_open(const char *url, const char *pass, size_t passlen, struct dsb_repo **out)
+{
+	struct dsb_unlock u;
+
+	memset(&u, 0, sizeof(u));
+	u.pass = pass;
+	u.passlen = passlen;
+	return dsb_repo_open_with(url, &u, out);
+}
+
+int dsb_repo_open_public(const char *url, struct dsb_repo **out)
+{
+	struct dsb_repo *r;
+	int rc;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	if ((rc = dsb_repo_probe(url, &r->cfg)) != 0 || (rc = dsb_backend_open(url, &r->be)) != 0) {
+		dsb_repo_close(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int dsb_repo_open_with(const char *url, const struct dsb_unlock *u, struct dsb_repo **out)
 {
 	struct dsb_repo *r;
 	int rc;
@@ -261,7 +212,7 @@ int dsb_repo_open(const char *url, const char *pass, size_t passlen, struct dsb_
 		goto out;
 	if ((rc = dsb_backend_open(url, &r->be)) != 0)
 		goto out;
-	if ((rc = open_keys(r, pass, passlen)) != 0)
+	if ((rc = dsb_repo_unlock(r, u)) != 0)
 		goto out;
 	*out = r;
 	r = NULL;

@@ -40,10 +40,17 @@ static int hexval(char c)
 
 int dsb_hex_decode(const char *hex, uint8_t *out, size_t n)
 {
+	if (hex == NULL || strlen(hex) != 2 * n)
+		return dsb_error(DSB_ERR_CORRUPT, "expected %zu hex digits", 2 * n);
+	return dsb_hex_decode_n(hex, out, n);
+}
+
+int dsb_hex_decode_n(const char *hex, uint8_t *out, size_t n)
+{
 	size_t i;
 	int hi, lo;
 
-	if (hex == NULL || strlen(hex) != 2 * n)
+	if (hex == NULL || strnlen(hex, 2 * n) != 2 * n)
 		return dsb_error(DSB_ERR_CORRUPT, "expected %zu hex digits", 2 * n);
 	for (i = 0; i < n; i++) {
 		hi = hexval(hex[2 * i]);
