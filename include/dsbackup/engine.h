@@ -76,6 +76,8 @@ struct dsb_snapshot {
 	size_t ntags;
 	uint8_t tree[32];
 	char parent[65];   /* "" if none */
+	char *source;      /* source spec ("path:/srv", "volume:db"); NULL for plain path backups */
+	char *run_id;      /* snapshots made by one run share it; NULL if none */
 	char *json;        /* the whole object */
 };
 
@@ -101,6 +103,9 @@ struct dsb_backup_opts {
 	long time_nsec;
 	const char *parent;           /* NULL: the latest snapshot of the same host and paths */
 	int workers;                  /* 0: number of CPUs */
+	const char *source;           /* recorded as "source" (NULL: none) */
+	const char *run_id;           /* recorded as "run_id" (NULL: none) */
+	const char *source_meta;      /* JSON object recorded as "source_meta" (NULL: none) */
 };
 
 struct dsb_backup_stats {
@@ -168,5 +173,66 @@ struct dsb_check_stats {
  * were found (each named on stderr).
  */
 int dsb_check(struct dsb_session *s, const struct dsb_check_opts *o, struct dsb_check_stats *st);
+
+/* ---- retention: forget and prune (src/engine/forget.c, prune.c) ---- */
+
+/*
+ * A retention policy, with restic's documented semantics for "forget": within
+ * each group, snapshots are ordered newest first; keep-last keeps the N
+ * newest; keep-hourly/daily/weekly/monthly/yearly keep the newest snapshot of
+ * each of the N most recent hours/days/ISO weeks/months/years that have
+ * snapshots; keep-within keeps all snapshots within DURATION of the newest;
+ * keep-tag keeps snapshots with any of the tags.  A snapshot kept by any rule
+ * is kept; with no rule at all nothing is removed.
+ */
+struct dsb_forget_policy {
+	int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
+	int64_t keep_within_sec;          /* 0: none */
+	const char *const *keep_tags;
+	size_t nkeep_tags;
+};
+
+struct dsb_forget_opts {
+	struct dsb_forget_policy policy;
+	const char *group_by;     /* "host,source,paths" (default), any comma list of host, source, paths, tags */
+	const char *host;         /* only snapshots of this host (NULL: all) */
+	const char *source;       /* only snapshots of this source spec (NULL: all) */
+	int dry_run;
+};
+
+/* One decision, reported to the caller (for --dry-run and --json). */
+struct dsb_forget_decision {
+	const struct dsb_snapshot *snap;
+	const char *group;        /* the group key */
+	int keep;
+	const char *reasons;      /* "last, daily, weekly" for kept snapshots; "" otherwise */
+};
+
+/*
+ * dsb_forget(s, o, cb, arg): apply the policy; ${cb} sees every decision in
+ * each group newest first.  Removes the snapshots not kept (unless dry_run)
+ * under a shared lock; data is freed only by prune.
+ */
+int dsb_forget(struct dsb_session *s, const struct dsb_forget_opts *o,
+    int (*cb)(void *arg, const struct dsb_forget_decision *d), void *arg);
+
+struct dsb_prune_opts {
+	double repack_below;      /* repack packs whose live share is below this (default 0.5) */
+	int dry_run;
+};
+
+struct dsb_prune_stats {
+	uint64_t packs_deleted, packs_repacked, packs_kept, bytes_freed, bytes_repacked;
+	uint64_t blobs_live, blobs_dead, index_objects_replaced;
+};
+
+/*
+ * dsb_prune(s, o, st): under an exclusive lock, delete data no snapshot
+ * references.  Order (crash-safe): repack live blobs into new packs, write
+ * new index objects covering every kept pack, then delete the old index
+ * objects, then the unreferenced packs.  Works from the catalog (bounded
+ * memory).
+ */
+int dsb_prune(struct dsb_session *s, const struct dsb_prune_opts *o, struct dsb_prune_stats *st);
 
 #endif

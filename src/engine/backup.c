@@ -861,6 +861,9 @@ static int write_snapshot(struct walker *w, char *const *paths, size_t n, const 
 	sn.nexcludes = w->o->nexcludes;
 	sn.tree = tree;
 	sn.parent = parent;
+	sn.source = w->o->source;
+	sn.run_id = w->o->run_id;
+	sn.source_meta = w->o->source_meta;
 	if ((r = dsb_snapshot_build(&sn, w->st, &json)) != 0)
 		goto out;
 	if ((r = dsb_repo_put_snapshot(w->s->repo, json, id_out)) != 0)

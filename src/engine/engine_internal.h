@@ -20,6 +20,9 @@ struct dsb_snapshot_new {
 	size_t nexcludes;
 	const uint8_t *tree;
 	const char *parent;   /* NULL or "" for none */
+	const char *source;   /* NULL: not recorded */
+	const char *run_id;   /* NULL: not recorded */
+	const char *source_meta;  /* JSON object text, NULL: none */
 };
 int dsb_snapshot_build(const struct dsb_snapshot_new *n, const struct dsb_backup_stats *st,
     char **json);

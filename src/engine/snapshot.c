@@ -60,6 +60,20 @@ int dsb_snapshot_build(const struct dsb_snapshot_new *n, const struct dsb_backup
 		return dsb_error(DSB_ERR_NOMEM, "out of memory building the snapshot");
 	if (n->parent != NULL && n->parent[0] != '\0')
 		json_object_set_new(o, "parent", json_string(n->parent));
+	if (n->source != NULL)
+		json_object_set_new(o, "source", json_string(n->source));
+	if (n->run_id != NULL)
+		json_object_set_new(o, "run_id", json_string(n->run_id));
+	if (n->source_meta != NULL) {
+		json_t *meta = json_loads(n->source_meta, 0, NULL);
+
+		if (!json_is_object(meta)) {
+			json_decref(meta);
+			json_decref(o);
+			return dsb_error(DSB_ERR_INTERNAL, "source metadata is not a JSON object");
+		}
+		json_object_set_new(o, "source_meta", meta);
+	}
 	*json = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return *json != NULL ? 0 : dsb_error(DSB_ERR_NOMEM, "out of memory");
@@ -102,6 +116,8 @@ void dsb_snapshot_release(struct dsb_snapshot *s)
 	free(s->tags);
 	free(s->host);
 	free(s->user);
+	free(s->source);
+	free(s->run_id);
 	free(s->json);
 	memset(s, 0, sizeof(*s));
 }
@@ -111,14 +127,16 @@ int dsb_snapshot_parse(const char *id, const char *json, struct dsb_snapshot *s)
 	json_error_t jerr;
 	json_t *o;
 	const char *ts = NULL, *host = NULL, *user = "", *tree = NULL, *parent = NULL;
+	const char *source = NULL, *run_id = NULL;
 	json_int_t version = 0;
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	if ((o = json_loads(json, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
 		return dsb_error(DSB_ERR_CORRUPT, "snapshot is not valid JSON: %s", jerr.text);
-	if (json_unpack_ex(o, &jerr, 0, "{s:I, s:s, s:s, s?s, s:s, s?s}", "version", &version,
-	    "time", &ts, "host", &host, "user", &user, "tree", &tree, "parent", &parent) != 0) {
+	if (json_unpack_ex(o, &jerr, 0, "{s:I, s:s, s:s, s?s, s:s, s?s, s?s, s?s}", "version", &version,
+	    "time", &ts, "host", &host, "user", &user, "tree", &tree, "parent", &parent,
+	    "source", &source, "run_id", &run_id) != 0) {
 		r = dsb_error(DSB_ERR_CORRUPT, "snapshot: %s", jerr.text);
 		goto out;
 	}
@@ -136,7 +154,9 @@ int dsb_snapshot_parse(const char *id, const char *json, struct dsb_snapshot *s)
 	if (parent != NULL)
 		snprintf(s->parent, sizeof(s->parent), "%s", parent);
 	if ((s->host = dsb_strdup(host)) == NULL || (s->user = dsb_strdup(user)) == NULL ||
-	    (s->json = dsb_strdup(json)) == NULL) {
+	    (s->json = dsb_strdup(json)) == NULL ||
+	    (source != NULL && (s->source = dsb_strdup(source)) == NULL) ||
+	    (run_id != NULL && (s->run_id = dsb_strdup(run_id)) == NULL)) {
 		r = DSB_ERR_NOMEM;
 		goto out;
 	}
