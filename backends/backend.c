@@ -15,6 +15,8 @@
 /* Every driver, found by URL scheme; NULL-terminated. */
 static const struct dsb_backend_ops *const backend_drivers[] = {
 	&dsb_backend_local,
+	&dsb_backend_s3,
+	&dsb_backend_fault,
 	NULL
 };
 
@@ -70,6 +72,25 @@ static int find_driver(const char *url, const struct dsb_backend_ops **opsp,
 	    "(a relative path can be written \"./%s\")", (int)n, url, url, url);
 }
 
+/*
+ * redacted_url(scheme, location): "scheme" + location, with any user
+ * information of a "://user:password@host" location replaced by "***",
+ * so that a password typed into a URL never reaches a message.
+ */
+static char *redacted_url(const char *scheme, const char *location)
+{
+	const char *auth = strstr(location, "://"), *at, *end;
+
+	if (auth != NULL) {
+		auth += 3;
+		end = auth + strcspn(auth, "/?#");
+		at = memchr(auth, '@', (size_t)(end - auth));
+		if (at != NULL)
+			return dsb_asprintf("%s%.*s***%s", scheme, (int)(auth - location), location, at);
+	}
+	return dsb_asprintf("%s%s", scheme, location);
+}
+
 int dsb_backend_open(const char *url, struct dsb_backend **out)
 {
 	const struct dsb_backend_ops *ops = NULL;
@@ -86,7 +107,7 @@ int dsb_backend_open(const char *url, struct dsb_backend **out)
 		r = dsb_error(DSB_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((be->url = dsb_asprintf("%s%s", ops->scheme ? ops->scheme : "", location)) == NULL) {
+	if ((be->url = redacted_url(ops->scheme ? ops->scheme : "", location)) == NULL) {
 		r = DSB_ERR_NOMEM;
 		goto out;
 	}
@@ -157,6 +178,10 @@ int dsb_backend_get(struct dsb_backend *be, const char *name, uint64_t off, uint
 		return unsupported(be, "read objects");
 	if ((r = be->ops->get(be->state, name, off, len, out)) != 0)
 		return dsb_error_wrap(r, "storage %s: getting %s", be->url, shown(name));
+	/* a driver that returns less than asked must not pass for a whole read */
+	if (len != 0 && out->len != len)
+		return dsb_error(DSB_ERR_CORRUPT, "storage %s: getting %s: short read "
+		    "(%zu of %llu bytes)", be->url, shown(name), out->len, (unsigned long long)len);
 	return 0;
 }
 

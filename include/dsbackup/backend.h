@@ -59,6 +59,44 @@ struct dsb_backend_ops {
 };
 
 extern const struct dsb_backend_ops dsb_backend_local;
+extern const struct dsb_backend_ops dsb_backend_s3;
+extern const struct dsb_backend_ops dsb_backend_fault;  /* tests: "fault:<URL>", backends/fault.c */
+
+/*
+ * Process-wide settings of the backends, from the command line or the
+ * configuration.  Unset fields (NULL or 0) take the environment's value,
+ * then the default; see dsb_backend_get_options.
+ */
+struct dsb_backend_options {
+	const char *s3_endpoint;         /* DSBACKUP_S3_ENDPOINT: "https://host[:port]" for s3://BUCKET */
+	const char *s3_region;           /* DSBACKUP_S3_REGION, then AWS_REGION...; "us-east-1" */
+	const char *s3_addressing;       /* DSBACKUP_S3_ADDRESSING: "path" or "virtual" */
+	const char *s3_ca_file;          /* DSBACKUP_S3_CA_FILE: PEM bundle for a private CA */
+	const char *s3_storage_class;    /* DSBACKUP_S3_STORAGE_CLASS: for data/ objects */
+	const char *s3_credentials_file; /* DSBACKUP_S3_CREDENTIALS_FILE: instead of ~/.aws/credentials */
+	const char *s3_lock_mode;        /* DSBACKUP_S3_LOCK_MODE: "COMPLIANCE" (default) or "GOVERNANCE" */
+	unsigned s3_retention_days;      /* DSBACKUP_S3_RETENTION_DAYS: object lock on data/, snapshots/ */
+	int s3_connections;              /* DSBACKUP_S3_CONNECTIONS: parallel parts; default 4 */
+	int s3_retries;                  /* DSBACKUP_S3_RETRIES: retries of a failed request; default 8 */
+	uint64_t s3_multipart_threshold; /* DSBACKUP_S3_MULTIPART_THRESHOLD: bytes (K, M, G); 64M */
+	uint64_t s3_part_size;           /* DSBACKUP_S3_PART_SIZE: bytes, at least 5M; 16M */
+	int insecure_tls;                /* DSBACKUP_S3_INSECURE_TLS=1: do not verify certificates */
+};
+
+/*
+ * dsb_backend_configure(o): set the process-wide options (copied); call it
+ * before opening a backend and before starting threads.  NULL clears them.
+ * 0 or DSB_ERR_NOMEM.
+ */
+int dsb_backend_configure(const struct dsb_backend_options *o);
+
+/*
+ * dsb_backend_get_options(out): the configured options with unset fields
+ * filled from the environment.  Strings point into the configuration or
+ * the environment and stay valid until the next dsb_backend_configure().
+ * 0 or DSB_ERR_USAGE for an invalid environment value (named).
+ */
+int dsb_backend_get_options(struct dsb_backend_options *out);
 
 struct dsb_backend {
 	const struct dsb_backend_ops *ops;

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DSB_CATALOG_SCHEMA_VERSION 1
+#define DSB_CATALOG_SCHEMA_VERSION 2
 
 struct dsb_catalog;
 
@@ -152,5 +152,93 @@ int dsb_catalog_is_listed(struct dsb_catalog *c, const char *snapshot_id);
  */
 int dsb_catalog_foreach_file(struct dsb_catalog *c, const char *snapshot_id, const char *prefix,
     int (*cb)(void *arg, const struct dsb_catalog_file *f), void *arg);
+
+/* ---- run history (catalog_runs.c): one row per job run and repository ---- */
+
+struct dsb_catalog_run {
+	int64_t id;               /* set by foreach_run; ignored by add_run */
+	const char *run_id;       /* shared by the rows of one run */
+	const char *job;
+	const char *repository;   /* its name in the configuration file */
+	const char *host;
+	int64_t started, finished;   /* seconds since the epoch */
+	int result;               /* exit code of this part: 0 ok, 3 some files failed, else failed */
+	const char *sources;      /* JSON array of the source specs */
+	const char *snapshots;    /* JSON array of the snapshot ids made */
+	uint64_t files, bytes_read, bytes_added, errors;
+	const char *error;        /* the first error message, "" if none */
+};
+
+/* dsb_catalog_add_run(c, run): record a run (NULL strings are stored as ""). */
+int dsb_catalog_add_run(struct dsb_catalog *c, const struct dsb_catalog_run *run);
+/*
+ * dsb_catalog_foreach_run(c, job, limit, cb, arg): the runs of ${job} (NULL:
+ * all), the newest ${limit} of them (0: all), oldest first.
+ */
+int dsb_catalog_foreach_run(struct dsb_catalog *c, const char *job, size_t limit,
+    int (*cb)(void *arg, const struct dsb_catalog_run *run), void *arg);
+
+/* ---- for prune (catalog_prune.c) ---- */
+
+/*
+ * dsb_catalog_begin_read(c): start a read transaction (end it with commit or
+ * rollback): until then this handle sees the catalog as it was now, whatever
+ * other processes write.  Writes to the main tables inside it fail when
+ * another process has written meanwhile; prune's temporary tables are fine.
+ */
+int dsb_catalog_begin_read(struct dsb_catalog *c);
+/* dsb_catalog_clear_index(c): delete every index object, pack and blob row (snapshots stay). */
+int dsb_catalog_clear_index(struct dsb_catalog *c);
+/* dsb_catalog_foreach_index(c, cb, arg): the hex ids of the index objects loaded, in id order. */
+int dsb_catalog_foreach_index(struct dsb_catalog *c,
+    int (*cb)(void *arg, const char *index_id), void *arg);
+
+/*
+ * Prune's working set: the live blobs and a state per pack, in temporary
+ * tables of this handle (SQLite's temporary storage, not RAM, so memory
+ * stays flat however many blobs there are).  One at a time per handle;
+ * dsb_catalog_prune_free drops the tables.
+ */
+struct dsb_catalog_prune;
+int dsb_catalog_prune_new(struct dsb_catalog *c, struct dsb_catalog_prune **out);
+void dsb_catalog_prune_free(struct dsb_catalog_prune *p);
+/* dsb_catalog_prune_mark_live(p, id): 1 when ${id} is newly marked live, 0 when it already was. */
+int dsb_catalog_prune_mark_live(struct dsb_catalog_prune *p, const uint8_t id[32]);
+/* dsb_catalog_prune_is_live(p, id): 1 or 0. */
+int dsb_catalog_prune_is_live(struct dsb_catalog_prune *p, const uint8_t id[32]);
+/* dsb_catalog_prune_missing(p, n, example): live blobs the index lacks: how many, and one of them. */
+int dsb_catalog_prune_missing(struct dsb_catalog_prune *p, uint64_t *n, uint8_t example[32]);
+
+/* How much of one pack the live blobs use (stored bytes, as the index gives them). */
+struct dsb_catalog_pack_usage {
+	struct dsb_pack_info pack;
+	uint64_t blobs, stored_bytes;     /* blobs the catalog places in this pack */
+	uint64_t live_blobs, live_bytes;  /* of which live */
+};
+/* dsb_catalog_prune_foreach_usage(p, cb, arg): every pack of the catalog, in id order. */
+int dsb_catalog_prune_foreach_usage(struct dsb_catalog_prune *p,
+    int (*cb)(void *arg, const struct dsb_catalog_pack_usage *u), void *arg);
+
+/* A state per pack, chosen by the caller (any int), with a flag "no index object lists it". */
+int dsb_catalog_prune_set_pack(struct dsb_catalog_prune *p, const uint8_t id[32], int state,
+    int unindexed);
+/* dsb_catalog_prune_get_pack(p, id, state, unindexed): 0, or DSB_ERR_NOT_FOUND (no message). */
+int dsb_catalog_prune_get_pack(struct dsb_catalog_prune *p, const uint8_t id[32], int *state,
+    int *unindexed);
+/* dsb_catalog_prune_foreach_pack(p, state, cb, arg): the packs in ${state}, in id order; ${cb} must not change states. */
+int dsb_catalog_prune_foreach_pack(struct dsb_catalog_prune *p, int state,
+    int (*cb)(void *arg, const uint8_t id[32], int unindexed), void *arg);
+
+/*
+ * dsb_catalog_unindexed_since(c, pack, now, since): when a prune first saw
+ * pack ${pack} in no index: the time recorded earlier, else ${now}, which is
+ * recorded (kept in the meta table, so that it outlives this process).
+ */
+int dsb_catalog_unindexed_since(struct dsb_catalog *c, const uint8_t pack[32], int64_t now,
+    int64_t *since);
+/* dsb_catalog_unindexed_forget(c, pack): drop that record (the pack was deleted or indexed). */
+int dsb_catalog_unindexed_forget(struct dsb_catalog *c, const uint8_t pack[32]);
+/* dsb_catalog_prune_forget_unindexed(p): drop the records of packs that are not unindexed packs of ${p}. */
+int dsb_catalog_prune_forget_unindexed(struct dsb_catalog_prune *p);
 
 #endif

@@ -106,6 +106,7 @@ struct dsb_backup_opts {
 	const char *source;           /* recorded as "source" (NULL: none) */
 	const char *run_id;           /* recorded as "run_id" (NULL: none) */
 	const char *source_meta;      /* JSON object recorded as "source_meta" (NULL: none) */
+	int lock_wait_sec;            /* retry a locked repository this long (dsb_repo_lock_wait) */
 };
 
 struct dsb_backup_stats {
@@ -129,6 +130,9 @@ struct dsb_restore_opts {
 	const char *const *includes;  /* glob patterns; none: everything */
 	size_t nincludes;
 	int no_owner;                 /* do not restore owners (default when not root) */
+	const char *subtree;          /* non-NULL: restore only the entry at this absolute path of the
+	                                 snapshot, as the path ${target} itself (a directory with its
+	                                 content and metadata, or a file) */
 };
 
 struct dsb_restore_stats {
@@ -174,6 +178,66 @@ struct dsb_check_stats {
  */
 int dsb_check(struct dsb_session *s, const struct dsb_check_opts *o, struct dsb_check_stats *st);
 
+/* ---- sources: volumes, compose projects, daemon config, trust keys (sources_run.c) ---- */
+
+struct dsb_sources_run_opts {
+	const char *const *specs;     /* "volume:db", "volume:*", "compose:app", "daemon", "trust", "path:/srv" */
+	size_t nspecs;
+	int docker;                   /* add every Docker source of this host (--docker) */
+	const struct dsb_backup_opts *base;   /* tags, host, excludes, time for every snapshot */
+	/* done(arg, spec, id, st, r): after each source; ${id} is "" when no snapshot was written */
+	void (*done)(void *arg, const char *spec, const char *id, const struct dsb_backup_stats *st, int r);
+	void *arg;
+};
+
+/*
+ * dsb_sources_run(s, o, run_id): one snapshot per source (wildcards
+ * expanded), all with the same new random ${run_id} (33 bytes with NUL),
+ * each between its source's before() and after() hooks; after() runs on
+ * every path out once before() ran.  A failing source does not stop the
+ * others; a signal does (after the current source is put back).  First,
+ * containers that a dead run left stopped are started again.  Returns the
+ * worst result: 0, DSB_ERR_PARTIAL, or an error (each failure was logged).
+ */
+int dsb_sources_run(struct dsb_session *s, const struct dsb_sources_run_opts *o, char run_id[33]);
+
+/* dsb_sources_setup(): settings of the Docker sources (state dir, signal flag); done by the calls below. */
+int dsb_sources_setup(void);
+
+/* ---- restoring sources (source_restore.c) ---- */
+
+struct dsb_source_restore_opts {
+	const char *target;           /* NULL: where the files came from (volumes: see to_volume) */
+	const char *to_volume;        /* volume snapshots: restore into this volume (NULL: the same name) */
+	const char *host;             /* restore --docker: the latest run of this host (NULL: this host) */
+	int force;                    /* overwrite a volume in use or not empty */
+	int dry_run;                  /* only report the plan through ${plan} */
+	int no_owner;
+	void (*plan)(void *arg, const char *line);
+	void *arg;
+};
+
+/* dsb_source_latest(s, source, host, out): the latest snapshot of ${source} (of ${host}, NULL: any); DSB_ERR_NOT_FOUND. */
+int dsb_source_latest(struct dsb_session *s, const char *source, const char *host,
+    struct dsb_snapshot *out);
+
+/*
+ * dsb_source_restore(s, snap, o, st): put a source's snapshot back: a
+ * volume recreated through the Docker API and filled; compose files to the
+ * working directory, daemon config (after checking that daemon.json
+ * parses) and trust keys to where they were, or below o->target.
+ */
+int dsb_source_restore(struct dsb_session *s, const struct dsb_snapshot *snap,
+    const struct dsb_source_restore_opts *o, struct dsb_restore_stats *st);
+
+/*
+ * dsb_docker_restore_latest(s, o, st): every snapshot of the latest run
+ * of the host that holds Docker sources: daemon config, trust, volumes,
+ * compose projects, in that order.  A failing one does not stop the others.
+ */
+int dsb_docker_restore_latest(struct dsb_session *s, const struct dsb_source_restore_opts *o,
+    struct dsb_restore_stats *st);
+
 /* ---- retention: forget and prune (src/engine/forget.c, prune.c) ---- */
 
 /*
@@ -184,13 +248,35 @@ int dsb_check(struct dsb_session *s, const struct dsb_check_opts *o, struct dsb_
  * snapshots; keep-within keeps all snapshots within DURATION of the newest;
  * keep-tag keeps snapshots with any of the tags.  A snapshot kept by any rule
  * is kept; with no rule at all nothing is removed.
+ *
+ * In detail, as restic (0.16 and later) does it: a count of -1 means
+ * unlimited; hours, days, ISO weeks, months and years are those of the
+ * snapshot time in the local time zone; when a count rule still has counts
+ * left at the oldest snapshot of the group, that one is kept too ("oldest
+ * daily", ...).  "Newest" for keep-within is the newest snapshot not in the
+ * future, and a snapshot is within when it is strictly after newest minus
+ * the duration, subtracting years, months and days on the calendar (as
+ * Go's AddDate) and then hours and keep_within_sec.  Each keep_tags entry
+ * is a comma-separated list of tags that must all be present; "" matches
+ * untagged snapshots.
  */
+struct dsb_forget_within {
+	int years, months, days, hours;
+};
+
 struct dsb_forget_policy {
 	int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
 	int64_t keep_within_sec;          /* 0: none */
 	const char *const *keep_tags;
 	size_t nkeep_tags;
+	struct dsb_forget_within keep_within;   /* calendar duration; all zero: none */
 };
+
+/*
+ * dsb_forget_parse_within(s, out): restic's duration syntax, numbers each
+ * followed by y, m (months), d or h: "1y2m3d4h", "10d".  0 or DSB_ERR_USAGE.
+ */
+int dsb_forget_parse_within(const char *s, struct dsb_forget_within *out);
 
 struct dsb_forget_opts {
 	struct dsb_forget_policy policy;
@@ -198,6 +284,7 @@ struct dsb_forget_opts {
 	const char *host;         /* only snapshots of this host (NULL: all) */
 	const char *source;       /* only snapshots of this source spec (NULL: all) */
 	int dry_run;
+	int lock_wait_sec;        /* retry a locked repository this long */
 };
 
 /* One decision, reported to the caller (for --dry-run and --json). */
@@ -211,19 +298,27 @@ struct dsb_forget_decision {
 /*
  * dsb_forget(s, o, cb, arg): apply the policy; ${cb} sees every decision in
  * each group newest first.  Removes the snapshots not kept (unless dry_run)
- * under a shared lock; data is freed only by prune.
+ * under a shared lock; data is freed only by prune.  DSB_ERR_USAGE ("no
+ * policy given") when the policy has no rule at all: nothing is removed.
  */
 int dsb_forget(struct dsb_session *s, const struct dsb_forget_opts *o,
     int (*cb)(void *arg, const struct dsb_forget_decision *d), void *arg);
 
 struct dsb_prune_opts {
-	double repack_below;      /* repack packs whose live share is below this (default 0.5) */
+	double repack_below;      /* repack packs whose live share is below this (0: 0.5; < 0: never) */
 	int dry_run;
+	/* unreferenced packs in no index are deleted this long after a prune first saw them (0: 1 hour; < 0: at once) */
+	int64_t unindexed_grace_sec;
+	int lock_wait_sec;        /* retry a locked repository this long */
 };
 
 struct dsb_prune_stats {
 	uint64_t packs_deleted, packs_repacked, packs_kept, bytes_freed, bytes_repacked;
 	uint64_t blobs_live, blobs_dead, index_objects_replaced;
+	uint64_t snapshots;       /* snapshots whose trees were walked */
+	uint64_t packs_written;   /* new packs holding the repacked blobs */
+	uint64_t packs_waiting;   /* unreferenced packs in no index, younger than the grace period */
+	uint64_t bytes_total;     /* size of all packs before */
 };
 
 /*
@@ -231,7 +326,9 @@ struct dsb_prune_stats {
  * references.  Order (crash-safe): repack live blobs into new packs, write
  * new index objects covering every kept pack, then delete the old index
  * objects, then the unreferenced packs.  Works from the catalog (bounded
- * memory).
+ * memory).  With dry_run, ${st} says what it would do and nothing changes.
+ * Refuses (DSB_ERR_CORRUPT, before changing anything) when a snapshot needs
+ * a blob that no pack holds.
  */
 int dsb_prune(struct dsb_session *s, const struct dsb_prune_opts *o, struct dsb_prune_stats *st);
 

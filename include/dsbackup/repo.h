@@ -183,6 +183,14 @@ struct dsb_lock;
  * what to do.
  */
 int dsb_repo_lock(struct dsb_repo *r, int exclusive, struct dsb_lock **out);
+/*
+ * dsb_repo_lock_wait(r, exclusive, max_wait_sec, out): as dsb_repo_lock, but
+ * while the repository is locked by others, retry with growing pauses
+ * (1 s doubling to 30 s) for up to ${max_wait_sec} seconds (0: no retry).
+ * DSB_ERR_LOCKED when still locked; DSB_ERR_INTERRUPTED when a signal
+ * arrives while waiting.
+ */
+int dsb_repo_lock_wait(struct dsb_repo *r, int exclusive, int max_wait_sec, struct dsb_lock **out);
 /* dsb_lock_refresh(l): rewrite the lock if it is older than the refresh interval. */
 int dsb_lock_refresh(struct dsb_lock *l);
 /* dsb_lock_release(l): remove the lock object; NULL is fine. */

@@ -24,6 +24,8 @@ struct dsb_source_ops {
 	int (*after)(struct dsb_source *src);
 	/* close(src): free kind-specific state (may be NULL). */
 	void (*close)(struct dsb_source *src);
+	/* expand(arg, specs, n): the specs a wildcard ${arg} ("*") stands for (may be NULL: no wildcards). */
+	int (*expand)(const char *arg, char ***specs, size_t *n);
 };
 
 struct dsb_source {
@@ -31,6 +33,7 @@ struct dsb_source {
 	char *spec;       /* "path:/srv/data" */
 	char **paths;     /* absolute, normalised */
 	size_t npaths;
+	char *meta;       /* JSON object recorded as the snapshot's "source_meta", or NULL */
 	void *state;
 };
 
@@ -42,6 +45,12 @@ extern const struct dsb_source_ops dsb_source_path;
  */
 int dsb_source_open(const char *spec, struct dsb_source **out);
 void dsb_source_close(struct dsb_source *src);
+
+/*
+ * dsb_source_expand(spec, specs, n): the concrete specs ${spec} stands for:
+ * itself, or for a wildcard ("volume:*") one per match (possibly none).
+ */
+int dsb_source_expand(const char *spec, char ***specs, size_t *n);
 
 /* dsb_source_add_path(src, path): append a path, made absolute and normalised ("." and ".." removed). */
 int dsb_source_add_path(struct dsb_source *src, const char *path);

@@ -2,9 +2,9 @@
 # whichever are missing.  Sourced by scripts/quickstart.sh and scripts/test.sh.
 
 DSB_BUILD_PACKAGES=(cmake make gcc pkg-config libarchive-dev libzstd-dev libssl-dev
-	libcurl4-openssl-dev libsqlite3-dev libjansson-dev)
-DSB_TEST_PACKAGES=(check libsubunit-dev attr acl python3 clang libclang-rt-14-dev
-	libarchive-tools util-linux)
+	libcurl4-openssl-dev libsqlite3-dev libjansson-dev libinih-dev)
+DSB_TEST_PACKAGES=(check libsubunit-dev attr acl python3 clang libclang-rt-14-dev restic
+	libarchive-tools util-linux systemd)
 
 # dsb_install_packages PKG...: apt-get install the packages that are not installed yet.
 dsb_install_packages() {

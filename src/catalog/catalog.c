@@ -42,7 +42,7 @@ static const char *const stmt_sql[CST_COUNT] = {
 
 int catalog_error(struct dsb_catalog *c, int rc, const char *what)
 {
-	int code;
+	int code, sys = 0;
 
 	switch (rc & 0xff) {
 	case SQLITE_CORRUPT:
@@ -52,12 +52,22 @@ int catalog_error(struct dsb_catalog *c, int rc, const char *what)
 	case SQLITE_NOMEM:
 		code = DSB_ERR_NOMEM;
 		break;
+	case SQLITE_FULL:
+		code = DSB_ERR_NOSPACE;
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		/* SQLite says "disk I/O error" when its WAL or shm file cannot grow: say why */
+		sys = c->db != NULL ? sqlite3_system_errno(c->db) : 0;
+		code = sys == ENOSPC || sys == EDQUOT ? DSB_ERR_NOSPACE : DSB_ERR_CATALOG;
+		break;
 	default:
 		code = DSB_ERR_CATALOG;
 		break;
 	}
-	return dsb_error(code, "catalog %s: %s: %s", c->path, what,
-	    c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	return dsb_error(code, "catalog %s: %s: %s%s", c->path, what,
+	    c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc),
+	    code == DSB_ERR_NOSPACE ? " (no space left on device)" : "");
 }
 
 int catalog_corrupt(struct dsb_catalog *c, const char *what, const char *column)

@@ -6,6 +6,7 @@
  * catalog_index.c    packs, blobs, index objects
  * catalog_snapshot.c snapshots and resolving names to ids
  * catalog_files.c    snapshot file listings
+ * catalog_runs.c     run history of jobs
  */
 #ifndef DSB_CATALOG_INTERNAL_H
 #define DSB_CATALOG_INTERNAL_H

@@ -63,6 +63,25 @@ static const char *const migrations[] = {
 	"  mtime INTEGER NOT NULL,"
 	"  PRIMARY KEY(snapshot, path)"
 	") WITHOUT ROWID;",
+	/* 1 -> 2: run history (catalog_runs.c). */
+	"CREATE TABLE runs("
+	"  id INTEGER PRIMARY KEY,"
+	"  run_id TEXT NOT NULL,"
+	"  job TEXT NOT NULL,"
+	"  repository TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  finished INTEGER NOT NULL,"
+	"  result INTEGER NOT NULL,"
+	"  sources TEXT NOT NULL,"
+	"  snapshots TEXT NOT NULL,"
+	"  files INTEGER NOT NULL,"
+	"  bytes_read INTEGER NOT NULL,"
+	"  bytes_added INTEGER NOT NULL,"
+	"  errors INTEGER NOT NULL,"
+	"  error TEXT NOT NULL"
+	");"
+	"CREATE INDEX runs_by_job ON runs(job, started);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DSB_CATALOG_SCHEMA_VERSION,

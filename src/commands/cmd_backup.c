@@ -13,6 +13,9 @@ struct backup_args {
 	struct dsb_backup_opts o;
 	const char **tags, **excludes;
 	size_t ntags, nexcludes;
+	const char **sources;         /* --source SPEC (sources_run.c) */
+	size_t nsources;
+	int docker;                   /* --docker */
 };
 
 static int push(const char ***v, size_t *n, const char *s)
@@ -41,17 +44,21 @@ static int backup_option(struct cli *c, int opt, const char *arg, void *ctx)
 		a->o.has_time = 1;
 		return 0;
 	case 0x2005: a->o.parent = arg; return 0;
+	case 0x2006: return push(&a->sources, &a->nsources, arg);
+	case 0x2007: a->docker = 1; return 0;
+	case 0x2f01: return cli_lock_wait(c, arg, &a->o.lock_wait_sec);
 	default: return cli_usage_error(c, "invalid option");
 	}
 }
 
-static void print_summary(struct cli *c, const char *id, const struct dsb_backup_stats *st, int r)
+static void print_summary(struct cli *c, const char *id, const struct dsb_backup_stats *st, int r,
+    const char *source)
 {
 	char rd[32], ad[32];
 
 	if (c->json) {
-		cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		    "message_type", "summary", "snapshot_id", id,
+		cli_print_json(json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "message_type", "summary", "snapshot_id", id, "source", source,
 		    "files", (json_int_t)st->files, "dirs", (json_int_t)st->dirs,
 		    "files_new", (json_int_t)st->files_new, "files_changed", (json_int_t)st->files_changed,
 		    "files_unchanged", (json_int_t)st->files_unchanged,
@@ -75,6 +82,50 @@ static void print_summary(struct cli *c, const char *id, const struct dsb_backup
 		    (unsigned long long)st->errors);
 }
 
+static void source_done(void *arg, const char *spec, const char *id, const struct dsb_backup_stats *st,
+    int r)
+{
+	struct cli *c = arg;
+
+	if (id[0] == '\0')
+		return;   /* no snapshot: the failure was logged */
+	if (!c->json && (!c->quiet || r != 0))
+		printf("%s: ", spec);
+	print_summary(c, id, st, r, spec);
+}
+
+/* backup --source SPEC... / --docker: one snapshot per source (dsb_sources_run) */
+static int backup_sources(struct cli *c, struct backup_args *a, int noperands)
+{
+	struct dsb_sources_run_opts so;
+	struct dsb_session *s = NULL;
+	char run_id[33];
+	int r;
+
+	if (noperands > 0)
+		return cli_usage_error(c, "give either PATHs or --source/--docker, not both");
+	if (a->o.parent != NULL)
+		return cli_usage_error(c, "--parent applies to PATH backups only");
+	a->o.tags = a->tags;
+	a->o.ntags = a->ntags;
+	a->o.excludes = a->excludes;
+	a->o.nexcludes = a->nexcludes;
+	memset(&so, 0, sizeof(so));
+	so.specs = a->sources;
+	so.nspecs = a->nsources;
+	so.docker = a->docker;
+	so.base = &a->o;
+	so.done = source_done;
+	so.arg = c;
+	if ((r = cli_open(c, &s)) != 0)
+		return r;
+	r = dsb_sources_run(s, &so, run_id);
+	if (!c->json && !c->quiet && run_id[0] != '\0')
+		printf("run %s\n", run_id);
+	dsb_session_close(s);
+	return r;
+}
+
 int cmd_backup(struct cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -84,6 +135,9 @@ int cmd_backup(struct cli *c, int argc, char **argv)
 		{ "one-file-system", no_argument, NULL, 'x' },
 		{ "time", required_argument, NULL, 0x2004 },
 		{ "parent", required_argument, NULL, 0x2005 },
+		{ "source", required_argument, NULL, 0x2006 },
+		{ "docker", no_argument, NULL, 0x2007 },
+		{ "retry-lock", required_argument, NULL, 0x2f01 },
 		CLI_GLOBAL_LONGOPTS, { 0, 0, 0, 0 }
 	};
 	struct backup_args a;
@@ -92,13 +146,21 @@ int cmd_backup(struct cli *c, int argc, char **argv)
 	char id[65] = "";
 	int r;
 
+	if (cli_has_job(argc, argv))
+		return cmd_backup_job(c, argc, argv);   /* backup --job NAME: cmd_job.c */
 	memset(&a, 0, sizeof(a));
 	if ((r = cli_parse(c, argc, argv, "r:qvhx", longopts, backup_option, &a)) != 0) {
 		r = r == 1 ? 0 : r;
 		goto out;
 	}
-	if (optind >= argc) {
+	if (a.nsources == 0 && !a.docker && optind >= argc) {
 		r = cli_usage_error(c, "backup needs at least one PATH");
+		goto out;
+	}
+	if (a.o.lock_wait_sec == 0 && (r = cli_lock_wait(c, NULL, &a.o.lock_wait_sec)) != 0)
+		goto out;
+	if (a.nsources > 0 || a.docker) {
+		r = backup_sources(c, &a, argc - optind);
 		goto out;
 	}
 	a.o.paths = (const char *const *)(argv + optind);
@@ -111,10 +173,11 @@ int cmd_backup(struct cli *c, int argc, char **argv)
 		goto out;
 	r = dsb_backup(s, &a.o, id, &st);
 	if (r == 0 || r == DSB_ERR_PARTIAL)
-		print_summary(c, id, &st, r);
+		print_summary(c, id, &st, r, NULL);
 out:
 	dsb_session_close(s);
 	free(a.tags);
 	free(a.excludes);
+	free(a.sources);
 	return r;
 }

@@ -12,6 +12,9 @@ struct restore_args {
 	struct dsb_restore_opts o;
 	const char **includes;
 	size_t nincludes;
+	struct dsb_source_restore_opts so;   /* --source, --docker (cmd_restore_source.c) */
+	const char *source;
+	int docker;
 };
 
 static int restore_option(struct cli *c, int opt, const char *arg, void *ctx)
@@ -28,6 +31,12 @@ static int restore_option(struct cli *c, int opt, const char *arg, void *ctx)
 		a->includes = p;
 		return 0;
 	case 0x2001: a->o.no_owner = 1; return 0;
+	case 0x2002: a->source = arg; return 0;
+	case 0x2003: a->so.to_volume = arg; return 0;
+	case 0x2004: a->so.force = 1; return 0;
+	case 0x2005: a->docker = 1; return 0;
+	case 0x2006: a->so.host = arg; return 0;
+	case 0x2007: a->so.dry_run = 1; return 0;
 	default: return cli_usage_error(c, "invalid option");
 	}
 }
@@ -38,6 +47,12 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 		{ "target", required_argument, NULL, 't' },
 		{ "include", required_argument, NULL, 'i' },
 		{ "no-owner", no_argument, NULL, 0x2001 },
+		{ "source", required_argument, NULL, 0x2002 },
+		{ "to-volume", required_argument, NULL, 0x2003 },
+		{ "force", no_argument, NULL, 0x2004 },
+		{ "docker", no_argument, NULL, 0x2005 },
+		{ "host", required_argument, NULL, 0x2006 },
+		{ "dry-run", no_argument, NULL, 0x2007 },
 		CLI_GLOBAL_LONGOPTS, { 0, 0, 0, 0 }
 	};
 	struct restore_args a;
@@ -55,6 +70,13 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc) {
 		r = cli_usage_error(c, "restore needs exactly one SNAPSHOT");
+		goto out;
+	}
+	if (a.source != NULL || a.docker) {
+		a.so.target = a.o.target;
+		a.so.no_owner = a.o.no_owner;
+		r = a.nincludes > 0 ? cli_usage_error(c, "--include does not apply to --source/--docker") :
+		    cmd_restore_source(c, argv[optind], &a.so, a.source, a.docker);
 		goto out;
 	}
 	if (a.o.target == NULL) {

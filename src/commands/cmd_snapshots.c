@@ -11,6 +11,7 @@
 struct snap_filter {
 	const char *host;
 	const char *tag;
+	const char *source;   /* --source SPEC: the snapshot's "source" */
 	json_t *out;     /* --json: the array being built */
 	int count;
 };
@@ -22,6 +23,7 @@ static int snap_option(struct cli *c, int opt, const char *arg, void *ctx)
 	switch (opt) {
 	case 0x2001: f->host = arg; return 0;
 	case 0x2002: f->tag = arg; return 0;
+	case 0x2003: f->source = arg; return 0;
 	default: return cli_usage_error(c, "invalid option");
 	}
 }
@@ -56,6 +58,8 @@ static void print_row(const struct dsb_snapshot *s)
 	for (i = 0; i < s->ntags && len < sizeof(list); i++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? "," : "", s->tags[i]);
 	printf("%.8s  %sZ  %-16s  %-12s", s->id, ts, s->host, list);
+	if (s->source != NULL)
+		printf(" [%s]", s->source);
 	for (i = 0; i < s->npaths; i++)
 		printf(" %s", s->paths[i]);
 	printf("\n");
@@ -71,7 +75,8 @@ static int show(void *arg, const struct dsb_catalog_snapshot *cs)
 
 	if ((r = dsb_snapshot_parse(cs->id, cs->json, &s)) != 0)
 		return r;
-	if ((f->host == NULL || strcmp(s.host, f->host) == 0) && (f->tag == NULL || has_tag(&s, f->tag))) {
+	if ((f->host == NULL || strcmp(s.host, f->host) == 0) && (f->tag == NULL || has_tag(&s, f->tag)) &&
+	    (f->source == NULL || (s.source != NULL && strcmp(s.source, f->source) == 0))) {
 		f->count++;
 		if (f->out != NULL) {
 			dsb_time_format(s.time_sec, s.time_nsec, ts, sizeof(ts));
@@ -97,6 +102,7 @@ int cmd_snapshots(struct cli *c, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 0x2001 },
 		{ "tag", required_argument, NULL, 0x2002 },
+		{ "source", required_argument, NULL, 0x2003 },
 		CLI_GLOBAL_LONGOPTS, { 0, 0, 0, 0 }
 	};
 	struct snap_filter f;

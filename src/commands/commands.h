@@ -15,6 +15,7 @@ struct cli {
 	const char *repo;
 	const char *catalog;
 	const char *password_file;
+	const char *config;   /* -c, --config FILE (config.h) */
 	int json;
 	int quiet;
 	int verbose;
@@ -48,8 +49,20 @@ struct command {
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }, \
 	{ "identity", required_argument, NULL, 0x1004 }, \
-	{ "share", required_argument, NULL, 0x1005 }
-#define CLI_GLOBAL_SHORTOPTS "+r:qvh"
+	{ "share", required_argument, NULL, 0x1005 }, \
+	{ "config", required_argument, NULL, 'c' }, \
+	CLI_S3_LONGOPTS
+/* --s3-*: the settings of the S3 backend, as the DSBACKUP_S3_* variables (backend.h) */
+#define CLI_S3_OPT_FIRST 0x1010
+#define CLI_S3_LONGOPTS \
+	{ "s3-endpoint", required_argument, NULL, 0x1010 }, \
+	{ "s3-region", required_argument, NULL, 0x1011 }, \
+	{ "s3-addressing", required_argument, NULL, 0x1012 }, \
+	{ "s3-ca-file", required_argument, NULL, 0x1013 }, \
+	{ "s3-storage-class", required_argument, NULL, 0x1014 }, \
+	{ "s3-retention-days", required_argument, NULL, 0x1015 }, \
+	{ "s3-connections", required_argument, NULL, 0x1016 }
+#define CLI_GLOBAL_SHORTOPTS "+r:c:qvh"
 
 /*
  * cli_global_option(c, opt, arg): handle a global option.  1 if handled,
@@ -90,16 +103,47 @@ struct json_t;
 void cli_print_json(struct json_t *obj);
 /* human-readable byte counts: "1.5 MiB" */
 void cli_bytes(uint64_t n, char *out, size_t len);
+/*
+ * cli_seconds(s, out): a duration like restic's --retry-lock: a number of
+ * seconds, or numbers each followed by h, m (minutes) or s ("1h30m", "90s").
+ * 0 or DSB_ERR_USAGE.  (cli_duration.c)
+ */
+int cli_seconds(const char *s, int64_t *out);
+/* cli_lock_wait(c, arg, out): --retry-lock ARG, else $DSBACKUP_RETRY_LOCK, else 0 (seconds). */
+int cli_lock_wait(struct cli *c, const char *arg, int *out);
+/* cli_prune_report(c, st, dry_run): print prune's statistics (--json: one object). (cmd_prune.c) */
+void cli_prune_report(struct cli *c, const struct dsb_prune_stats *st, int dry_run);
 
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_snapshots(struct cli *c, int argc, char **argv);
 int cmd_ls(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
+/* cmd_restore_source(c, name, so, source, docker): restore --source SPEC / --docker (cmd_restore_source.c). */
+struct dsb_source_restore_opts;
+int cmd_restore_source(struct cli *c, const char *name, struct dsb_source_restore_opts *so,
+    const char *source, int docker);
 int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_catalog(struct cli *c, int argc, char **argv);
 int cmd_unlock(struct cli *c, int argc, char **argv);
 int cmd_version(struct cli *c, int argc, char **argv);
 int cmd_key(struct cli *c, int argc, char **argv);
+int cmd_config(struct cli *c, int argc, char **argv);
+int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_history(struct cli *c, int argc, char **argv);
+
+/* ---- the configuration file (cmd_config.c) ---- */
+struct dsb_config;
+/*
+ * cli_load_config(c, path, out): load ${path} (NULL: -c, $DSBACKUP_CONFIG or
+ * the default), printing each problem; apply its [global] settings.
+ */
+int cli_load_config(struct cli *c, const char *path, struct dsb_config **out);
+/* cli_has_job(argc, argv): "backup" was given --job (cmd_backup hands over to cmd_backup_job). */
+int cli_has_job(int argc, char **argv);
+/* cmd_backup_job(c, argc, argv): "backup --job NAME" (cmd_job.c). */
+int cmd_backup_job(struct cli *c, int argc, char **argv);
+int cmd_forget(struct cli *c, int argc, char **argv);
+int cmd_prune(struct cli *c, int argc, char **argv);
 
 #endif

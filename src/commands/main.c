@@ -24,35 +24,78 @@ static const struct command commands[] = {
 	  "  --chunk-avg BYTES average chunk size, a power of two (default 1048576)\n"
 	  "  --pack-size BYTES target pack size (default 16777216)\n"
 	  "  --compression N   zstd level 1..19, 0 for none (default 3)\n" },
-	{ "backup", cmd_backup, "PATH...",
+	{ "backup", cmd_backup, "PATH... | --source SPEC... | --docker",
 	  "Back up directories and files into a new snapshot.\n"
+	  "  --job NAME         instead, run job NAME of the configuration file once: its\n"
+	  "                     sources into each of its repositories, then its retention\n"
+	  "                     policy and hooks; the run is recorded (see \"history\")\n"
 	  "  --tag TAG          add a tag (repeatable)\n"
 	  "  --host NAME        record NAME as the host (default: this host's name)\n"
 	  "  --exclude GLOB     leave out matching paths (repeatable)\n"
 	  "  --one-file-system  do not cross into other file systems\n"
 	  "  --time RFC3339     record this time for the snapshot\n"
 	  "  --parent SNAPSHOT  compare against this snapshot (default: latest with the same host and paths)\n"
+	  "  --retry-lock DURATION  wait this long (like 30m) for a prune's lock to go\n"
+	  "                     (default: $DSBACKUP_RETRY_LOCK, else do not wait)\n"
+	  "  --source SPEC      back up a source, one snapshot each (repeatable): volume:NAME,\n"
+	  "                     volume:*, compose:PROJECT, compose:*, daemon, trust, path:DIR\n"
+	  "  --docker           every Docker source of this host (docs/DOCKER.md)\n"
 	  "Exit code 3 when the snapshot was written but some files could not be read.\n" },
 	{ "snapshots", cmd_snapshots, "",
 	  "List snapshots (--json: an array of objects with id, time, host, paths, tags).\n"
 	  "  --host NAME   only snapshots of this host\n"
-	  "  --tag TAG     only snapshots with this tag\n" },
+	  "  --tag TAG     only snapshots with this tag\n"
+	  "  --source SPEC only snapshots of this source (volume:db, daemon, ...)\n" },
 	{ "ls", cmd_ls, "SNAPSHOT [PATH]",
 	  "List the files of a snapshot (all, or below PATH).\n"
 	  "  -l, --long   mode, size, time and path\n"
 	  "SNAPSHOT is a full id, a unique prefix of 8+ hex digits, or \"latest\".\n" },
-	{ "restore", cmd_restore, "SNAPSHOT --target DIR",
+	{ "restore", cmd_restore, "SNAPSHOT --target DIR | SNAPSHOT|latest --source SPEC | latest --docker",
 	  "Restore a snapshot below DIR (its absolute paths are recreated there),\n"
 	  "verifying every blob and every file's SHA-256.\n"
 	  "  --target DIR     where to restore (required)\n"
 	  "  --include GLOB   restore only matching paths (repeatable)\n"
 	  "  --no-owner       do not restore file owners\n"
+	  "  --source SPEC    restore a source's snapshot to where it came from (\"latest\": the\n"
+	  "                   latest of that source): a volume is recreated with its labels and\n"
+	  "                   options; --target DIR puts files below DIR instead\n"
+	  "  --to-volume NEW  restore a volume snapshot into volume NEW\n"
+	  "  --force          overwrite a volume that is in use or not empty (its containers\n"
+	  "                   are stopped for the restore and started after)\n"
+	  "  --docker         everything of this host's latest run (with latest; --host NAME)\n"
+	  "  --dry-run        with --source/--docker: print the plan only\n"
 	  "Exit code 3 when some files could not be restored or failed verification;\n"
 	  "those are renamed NAME.dsbackup-damaged.\n" },
 	{ "check", cmd_check, "",
 	  "Verify the repository's structure from the storage alone.\n"
 	  "  --read-data               also read and verify every byte\n"
 	  "  --read-data-subset N%     read a random N% of the packs\n" },
+	{ "forget", cmd_forget, "--keep-* ... [--dry-run] [--prune]",
+	  "Remove the snapshots a retention policy does not keep (restic's rules), group by group.\n"
+	  "  --keep-last N            the N newest snapshots\n"
+	  "  --keep-hourly N          the newest of each of the N latest hours with snapshots\n"
+	  "  --keep-daily N           ... days (local time)\n"
+	  "  --keep-weekly N          ... ISO weeks (Monday to Sunday)\n"
+	  "  --keep-monthly N         ... months\n"
+	  "  --keep-yearly N          ... years (N = -1: unlimited, for each of these)\n"
+	  "  --keep-within DURATION   all within DURATION (like 1y2m3d4h) of the newest snapshot\n"
+	  "  --keep-tag TAG[,TAG...]  all having these tags (repeatable; '' means untagged)\n"
+	  "  --group-by LIST          host, source, paths, tags (default host,source,paths; '' none)\n"
+	  "  --host NAME              only snapshots of this host\n"
+	  "  --source SPEC            only snapshots of this source\n"
+	  "  --dry-run                only show what would be removed\n"
+	  "  --prune                  run prune afterwards if snapshots were removed\n"
+	  "  --retry-lock DURATION    wait this long for a lock held by others\n"
+	  "A snapshot kept by any rule is kept; with no --keep-* option nothing is removed.\n"
+	  "--json: per group, the kept snapshots with their reasons and the removed ones.\n" },
+	{ "prune", cmd_prune, "[--dry-run] [--repack-below PERCENT]",
+	  "Delete the data no snapshot references, under an exclusive lock; safe to interrupt.\n"
+	  "  --dry-run                 only report what would be freed\n"
+	  "  --repack-below PERCENT    repack packs whose live share is below this (default 50;\n"
+	  "                            0 never repacks)\n"
+	  "  --unindexed-grace DURATION  delete unreferenced packs that no index lists only when a\n"
+	  "                            prune first saw them this long ago (default 1h; 0: at once)\n"
+	  "  --retry-lock DURATION     wait this long for locks held by others\n" },
 	{ "catalog", cmd_catalog, "rebuild",
 	  "Recreate the local catalog from the repository alone.\n" },
 	{ "unlock", cmd_unlock, "",
@@ -71,6 +114,22 @@ static const struct command commands[] = {
 	  "  key recover (--identity F | --share F)... [--new-password-file F]\n"
 	  "                                         open with K shares and add a passphrase slot\n"
 	  "Any command accepts --identity FILE (or DSBACKUP_IDENTITY_FILE) instead of a password.\n" },
+	{ "config", cmd_config, "check [FILE]",
+	  "Check the configuration file (-c FILE, $DSBACKUP_CONFIG, else\n"
+	  "/etc/dsbackup/dsbackup.conf) without running anything: every problem is\n"
+	  "named with its file, line and key.  docs/CONFIG.md describes the file.\n" },
+	{ "run", cmd_run, "[--prune REPOSITORY]",
+	  "The scheduler: run the jobs of the configuration file on their schedules\n"
+	  "(each as \"dsbackup backup --job NAME\"), until SIGTERM.  SIGHUP reloads the\n"
+	  "file; a run missed while the machine was off is made up at start.\n"
+	  "  --prune REPOSITORY   prune that configured repository once and exit\n"
+	  "                       (what the scheduler runs on its prune-schedule)\n" },
+	{ "history", cmd_history, "[--job NAME] [--repository NAME] [--last N]",
+	  "The runs of jobs, from the catalogs of the configured repositories\n"
+	  "(or of -r REPO): start, duration, job, repository, result, snapshots, bytes.\n"
+	  "  --job NAME          only runs of this job\n"
+	  "  --repository NAME   only this configured repository\n"
+	  "  --last N            the N most recent runs (default 50; 0: all)\n" },
 	{ "version", cmd_version, "", "Print the version.\n" },
 };
 
@@ -85,7 +144,9 @@ static void usage_all(FILE *f)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].usage);
 	fprintf(f, "\nenvironment: DSBACKUP_REPOSITORY, DSBACKUP_PASSWORD_FILE, DSBACKUP_PASSWORD,\n"
-	    "DSBACKUP_STATE_DIR (catalogs; default /var/lib/dsbackup for root)\n"
+	    "DSBACKUP_STATE_DIR (catalogs; default /var/lib/dsbackup for root),\n"
+	    "DSBACKUP_CONFIG (the configuration file for --job, run, history, config check;\n"
+	    "default /etc/dsbackup/dsbackup.conf; or -c FILE)\n"
 	    "exit codes: 0 ok, 1 error, 2 usage, 3 some files failed, 10 no repository,\n"
 	    "11 locked, 12 wrong password or key\n"
 	    "\"dsbackup COMMAND --help\" describes a command.\n");
@@ -95,7 +156,9 @@ int cli_help(struct cli *c)
 {
 	printf("usage: dsbackup %s %s\n\n%s", c->cmd->name, c->cmd->usage, c->cmd->help);
 	printf("\nglobal options: -r REPO, --catalog PATH, --password-file FILE, --identity FILE, "
-	    "--share FILE, --json, -q, -v\n");
+	    "--share FILE, --json, -q, -v\n"
+	    "S3: --s3-endpoint URL, --s3-region R, --s3-addressing path|virtual, --s3-ca-file PEM,\n"
+	    "    --s3-storage-class C, --s3-retention-days N, --s3-connections N\n");
 	return DSB_OK;
 }
 
@@ -116,12 +179,27 @@ int cli_usage_error(struct cli *c, const char *fmt, ...)
 	return DSB_ERR_USAGE;
 }
 
+/* s3_option(opt, arg): a --s3-* option sets its DSBACKUP_S3_* variable (backend.h); 1 or -1. */
+static int s3_option(int opt, const char *arg)
+{
+	static const char *const vars[] = {
+		"DSBACKUP_S3_ENDPOINT", "DSBACKUP_S3_REGION", "DSBACKUP_S3_ADDRESSING",
+		"DSBACKUP_S3_CA_FILE", "DSBACKUP_S3_STORAGE_CLASS", "DSBACKUP_S3_RETENTION_DAYS",
+		"DSBACKUP_S3_CONNECTIONS",
+	};
+
+	return setenv(vars[opt - CLI_S3_OPT_FIRST], arg, 1) == 0 ? 1 : -1;
+}
+
 int cli_global_option(struct cli *c, int opt, const char *arg)
 {
+	if (opt >= CLI_S3_OPT_FIRST && opt < CLI_S3_OPT_FIRST + 7)
+		return s3_option(opt, arg);
 	switch (opt) {
 	case 'r': c->repo = arg; return 1;
 	case 0x1001: c->catalog = arg; return 1;
 	case 0x1002: c->password_file = arg; return 1;
+	case 'c': c->config = arg; return 1;
 	case 0x1003: c->json = 1; return 1;
 	case 'q': c->quiet = 1; return 1;
 	case 'v': c->verbose++; return 1;
@@ -391,10 +469,10 @@ int main(int argc, char **argv)
 	optind = 1;
 	r = commands[i].fn(&c, argc - first, argv + first);
 	if (r != 0 && dsb_errmsg()[0] != '\0')
-		fprintf(stderr, "dsbackup: %s: %s\n", r == DSB_ERR_PARTIAL ? "warning" : "error",
-		    dsb_errmsg());
+		/* through dsb_log: with a journal priority when stderr is the journal */
+		dsb_log(r == DSB_ERR_PARTIAL ? DSB_LOG_WARN : DSB_LOG_ERROR, "%s", dsb_errmsg());
 	else if (r != 0 && r != DSB_ERR_USAGE)
-		fprintf(stderr, "dsbackup: error: %s\n", dsb_strerror(r));
+		dsb_log(DSB_LOG_ERROR, "%s", dsb_strerror(r));
 	cli_release(&c);
 	return dsb_exit_code(r);
 }

@@ -19,6 +19,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "dsbackup/chunker.h"
 #include "dsbackup/error.h"
 #include "dsbackup/log.h"
@@ -881,6 +883,21 @@ out:
 	return r;
 }
 
+/* a snapshot records paths, tags, excludes and the host as JSON strings, so as UTF-8 (FORMAT.md §9) */
+static int check_recordable(const char *what, const char *const *v, size_t n, const char *hint)
+{
+	json_t *j;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((j = json_string(v[i])) == NULL)
+			return dsb_error(DSB_ERR_USAGE, "%s \"%s\" is not valid UTF-8, which a snapshot "
+			    "cannot record%s", what, v[i], hint);
+		json_decref(j);
+	}
+	return 0;
+}
+
 int dsb_backup(struct dsb_session *s, const struct dsb_backup_opts *o, char id_out[65],
     struct dsb_backup_stats *st)
 {
@@ -889,6 +906,7 @@ int dsb_backup(struct dsb_session *s, const struct dsb_backup_opts *o, char id_o
 	struct walker w;
 	struct stat rst;
 	char **paths = NULL, host[256];
+	const char *hostv[1];
 	uint8_t tree[32];
 	size_t n = 0, i;
 	int r, have_parent = 0;
@@ -904,6 +922,14 @@ int dsb_backup(struct dsb_session *s, const struct dsb_backup_opts *o, char id_o
 	else if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
+	hostv[0] = host;
+	/* before anything is read or stored */
+	if ((r = check_recordable("path", (const char *const *)paths, n,
+	    "; back up a directory above it (names below the paths may be any bytes)")) != 0 ||
+	    (r = check_recordable("tag", o->tags, o->ntags, "")) != 0 ||
+	    (r = check_recordable("exclude pattern", o->excludes, o->nexcludes, "")) != 0 ||
+	    (r = check_recordable("host name", hostv, 1, "")) != 0)
+		goto out;
 	for (i = 0; i < n; i++)
 		if (lstat(paths[i], &rst) == 0)
 			break;
@@ -913,7 +939,9 @@ int dsb_backup(struct dsb_session *s, const struct dsb_backup_opts *o, char id_o
 		goto out;
 	}
 	w.root_dev = rst.st_dev;
-	if ((r = dsb_repo_lock(s->repo, 0, &w.lock)) != 0)
+	/* then sync: a prune may have replaced index objects and packs since the session opened */
+	if ((r = dsb_repo_lock_wait(s->repo, 0, o->lock_wait_sec, &w.lock)) != 0 ||
+	    (r = dsb_session_sync(s)) != 0)
 		goto out;
 	if ((r = find_parent(&w, host, paths, n, &parent, &have_parent)) != 0)
 		goto out;

@@ -30,4 +30,15 @@ int dsb_snapshot_build(const struct dsb_snapshot_new *n, const struct dsb_backup
 /* dsb_path_join(dir, name): "dir/name" ("/name" when dir is "/"), malloc'd. */
 char *dsb_path_join(const char *dir, const char *name);
 
+/*
+ * dsb_session_reload_index(s, cb, arg): replace the catalog's index (packs,
+ * blobs, loaded index objects) with what the index objects on the backend
+ * say, in one transaction; ${cb} (may be NULL) sees the id of each index
+ * object loaded.  (index_sync.c)
+ */
+int dsb_session_reload_index(struct dsb_session *s, int (*cb)(void *arg, const char *index_id),
+    void *arg);
+/* dsb_session_check_index(s): reload the index when an index object the catalog loaded is gone (a prune replaced it). */
+int dsb_session_check_index(struct dsb_session *s);
+
 #endif

@@ -26,7 +26,16 @@
 
 struct hardlink {
 	uint64_t dev, inode;
+	uint64_t size;
+	uint8_t hash[32];
 	char *path;
+};
+
+/* a directory that existed before the restore: libarchive sets its times at once, not at the end */
+struct existing_dir {
+	char *path;
+	int64_t mtime;
+	long mtime_ns;
 };
 
 struct restorer {
@@ -39,10 +48,13 @@ struct restorer {
 	struct dsb_buf scratch, data;
 	struct hardlink *links;
 	size_t nlinks, caplinks;
+	struct existing_dir *dirs;
+	size_t ndirs, capdirs;
 	/* directories on the way down whose entries are not written yet (include mode) */
 	const struct dsb_node *pending[MAX_DEPTH];
 	char *pending_path[MAX_DEPTH];
 	size_t npending, written_depth;
+	int nospace;                 /* a write failed because the target is full */
 };
 
 static int matches(const struct restorer *r, const char *abs)
@@ -109,6 +121,16 @@ static void fill_entry(struct archive_entry *e, const struct dsb_node *n, const 
 		archive_entry_copy_fflags_text(e, n->fflags);
 }
 
+/* target_full(r): whether the writer's last failure was a full restore target (remembered) */
+static int target_full(struct restorer *r)
+{
+	int e = archive_errno(r->aw);
+
+	if (e == ENOSPC || e == EDQUOT)
+		r->nospace = 1;
+	return r->nospace;
+}
+
 static int write_header(struct restorer *r, struct archive_entry *e, const char *rel)
 {
 	int ar = archive_write_header(r->aw, e);
@@ -116,6 +138,7 @@ static int write_header(struct restorer *r, struct archive_entry *e, const char 
 	if (ar == ARCHIVE_WARN)
 		dsb_warn("/%s: %s", rel, archive_error_string(r->aw));
 	if (ar < ARCHIVE_WARN) {
+		target_full(r);
 		fail_entry(r, rel, archive_error_string(r->aw));
 		return 0;
 	}
@@ -157,18 +180,23 @@ static int write_content(struct restorer *r, const struct dsb_node *n, const cha
 	if ((r->sha = dsb_sha256_new()) == NULL)
 		return fail_entry(r, rel, "out of memory"), 0;
 	for (i = 0; i < n->ncontent; i++) {
-		if ((rc = dsb_session_blob_ref(r->s, n->content[i], &ref)) != 0 ||
-		    (rc = dsb_repo_read_blob(r->s->repo, r->opener, &ref, &r->scratch, &r->data)) != 0) {
+		if ((rc = dsb_session_blob_ref(r->s, n->content[i], &ref)) != 0) {
 			dsb_hex_encode(n->content[i], 32, hex);
 			if (rc == DSB_ERR_NOT_FOUND)
 				dsb_error(rc, "blob %.16s is not in the index", hex);
 			fail_entry(r, rel, dsb_errmsg());
 			return 0;
 		}
+		/* the backend's message names the pack (missing, short, damaged) */
+		if (dsb_repo_read_blob(r->s->repo, r->opener, &ref, &r->scratch, &r->data) != 0) {
+			fail_entry(r, rel, dsb_errmsg());
+			return 0;
+		}
 		dsb_sha256_update(r->sha, r->data.data, r->data.len);
 		if (!(n->sparse && all_zero(r->data.data, r->data.len)) &&
 		    archive_write_data_block(r->aw, r->data.data, r->data.len, (la_int64_t)off) < ARCHIVE_WARN) {
-			fail_entry(r, rel, archive_error_string(r->aw));
+			fail_entry(r, rel, target_full(r) ? "no space left on device" :
+			    archive_error_string(r->aw));
 			return 0;
 		}
 		off += r->data.len;
@@ -199,8 +227,11 @@ static const char *find_link(struct restorer *r, const struct dsb_node *n)
 {
 	size_t i;
 
+	/* a link only to a file of the same recorded content: a tree cannot make one file restore another's */
 	for (i = 0; i < r->nlinks; i++)
-		if (r->links[i].dev == n->dev && r->links[i].inode == n->inode)
+		if (r->links[i].dev == n->dev && r->links[i].inode == n->inode &&
+		    r->links[i].size == n->size && n->has_hash &&
+		    memcmp(r->links[i].hash, n->hash, 32) == 0)
 			return r->links[i].path;
 	return NULL;
 }
@@ -221,8 +252,40 @@ static int remember_link(struct restorer *r, const struct dsb_node *n, const cha
 		return DSB_ERR_NOMEM;
 	r->links[r->nlinks].dev = n->dev;
 	r->links[r->nlinks].inode = n->inode;
+	r->links[r->nlinks].size = n->size;
+	memcpy(r->links[r->nlinks].hash, n->hash, 32);
 	r->nlinks++;
 	return 0;
+}
+
+/*
+ * size_matches_content(r, n, rel): the recorded size must equal the sum of
+ * the content blobs' lengths in the index, checked before the file is
+ * created: a size that lies would otherwise make the writer extend the
+ * file to it (a sparse file of any size).  1 when it does; 0 (reported).
+ */
+static int size_matches_content(struct restorer *r, const struct dsb_node *n, const char *rel)
+{
+	struct dsb_blob_ref ref;
+	uint64_t total = 0;
+	char hex[65], msg[160];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n->ncontent; i++) {
+		if ((rc = dsb_session_blob_ref(r->s, n->content[i], &ref)) != 0) {
+			dsb_hex_encode(n->content[i], 32, hex);
+			if (rc == DSB_ERR_NOT_FOUND)
+				dsb_error(rc, "blob %.16s is not in the index", hex);
+			return fail_entry(r, rel, dsb_errmsg());
+		}
+		total += ref.entry.raw_len;
+	}
+	if (total == n->size)
+		return 1;
+	snprintf(msg, sizeof(msg), "recorded size %llu does not match its content of %llu bytes (refused)",
+	    (unsigned long long)n->size, (unsigned long long)total);
+	return fail_entry(r, rel, msg);
 }
 
 static int restore_file(struct restorer *r, struct archive_entry *e, const struct dsb_node *n,
@@ -239,12 +302,15 @@ static int restore_file(struct restorer *r, struct archive_entry *e, const struc
 		r->st->files++;
 		return 0;
 	}
-	if (!write_header(r, e, rel))
+	if (!size_matches_content(r, n, rel) || !write_header(r, e, rel))
 		return 0;
 	ok = write_content(r, n, rel);
 	finish_entry(r, rel);
 	if (!ok) {
-		mark_damaged(rel);
+		if (r->nospace)
+			unlink(rel);   /* cut short by a full target, not damaged: give the space back */
+		else
+			mark_damaged(rel);
 		return 0;
 	}
 	r->st->files++;
@@ -253,14 +319,50 @@ static int restore_file(struct restorer *r, struct archive_entry *e, const struc
 	return 0;
 }
 
+static int remember_existing_dir(struct restorer *r, const struct dsb_node *n, const char *rel)
+{
+	struct existing_dir *p;
+
+	if (r->ndirs == r->capdirs) {
+		size_t ncap = r->capdirs ? r->capdirs * 2 : 16;
+
+		if ((p = realloc(r->dirs, ncap * sizeof(*p))) == NULL)
+			return dsb_error(DSB_ERR_NOMEM, "out of memory");
+		r->dirs = p;
+		r->capdirs = ncap;
+	}
+	if ((r->dirs[r->ndirs].path = dsb_strdup(rel)) == NULL)
+		return DSB_ERR_NOMEM;
+	r->dirs[r->ndirs].mtime = n->mtime;
+	r->dirs[r->ndirs].mtime_ns = n->mtime_ns;
+	r->ndirs++;
+	return 0;
+}
+
+/* once everything is written: the times of the directories that existed (writing into them changed them) */
+static void set_existing_dir_times(struct restorer *r)
+{
+	struct timespec ts[2];
+	size_t i;
+
+	for (i = r->ndirs; i-- > 0;) {
+		ts[0].tv_sec = ts[1].tv_sec = (time_t)r->dirs[i].mtime;
+		ts[0].tv_nsec = ts[1].tv_nsec = r->dirs[i].mtime_ns;
+		if (utimensat(AT_FDCWD, r->dirs[i].path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+			dsb_warn("cannot set the times of /%s: %s", r->dirs[i].path, strerror(errno));
+	}
+}
+
 static int restore_node(struct restorer *r, const struct dsb_node *n, const char *rel)
 {
 	struct archive_entry *e = archive_entry_new();
-	int rc = 0;
+	struct stat st;
+	int rc = 0, existed;
 
 	if (e == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	fill_entry(e, n, rel);
+	existed = n->type == DSB_NODE_DIR && lstat(rel, &st) == 0 && S_ISDIR(st.st_mode);
 	if (n->type == DSB_NODE_FILE) {
 		rc = restore_file(r, e, n, rel);
 	} else if (write_header(r, e, rel)) {
@@ -269,8 +371,14 @@ static int restore_node(struct restorer *r, const struct dsb_node *n, const char
 			r->st->dirs++;
 		else
 			r->st->other++;
+		if (existed)
+			rc = remember_existing_dir(r, n, rel);
 	}
 	archive_entry_free(e);
+	/* a full target fails every entry that follows: stop, saying so */
+	if (rc == 0 && r->nospace)
+		rc = dsb_error(DSB_ERR_NOSPACE, "no space left on device in the restore target %s "
+		    "(stopped after %llu files)", r->o->target, (unsigned long long)r->st->files);
 	return rc;
 }
 
@@ -303,7 +411,9 @@ static int restore_child(struct restorer *r, const struct dsb_node *n, const cha
 	want = matches(r, abs);
 	if (n->type == DSB_NODE_DIR) {
 		if (r->npending >= MAX_DEPTH) {
-			rc = dsb_error(DSB_ERR_LIMIT, "/%s: directories nested deeper than %d", rel, MAX_DEPTH);
+			/* the reason first: a path this deep would push it out of the message */
+			rc = dsb_error(DSB_ERR_LIMIT, "directories nested deeper than %d at /%.200s...",
+			    MAX_DEPTH, rel);
 			goto out;
 		}
 		r->pending[r->npending] = n;
@@ -345,6 +455,86 @@ static int restore_tree(struct restorer *r, const uint8_t id[32], const char *pr
 	return rc;
 }
 
+/* ---- subtree: one entry of the snapshot restored as the target itself ---- */
+
+/* find_subtree(r, snap, out): a copy of the node at the absolute path o->subtree */
+static int find_subtree(struct restorer *r, const struct dsb_snapshot *snap, struct dsb_node *out)
+{
+	const struct dsb_node *n = NULL;
+	struct dsb_tree t;
+	char comp[4096];
+	const char *p = r->o->subtree;
+	uint8_t id[32];
+	size_t len;
+	int rc;
+
+	memcpy(id, snap->tree, sizeof(id));
+	while (*p == '/')
+		p++;
+	if (*p == '\0')
+		return dsb_error(DSB_ERR_USAGE, "restore: the subtree must name a path below /");
+	dsb_tree_init(&t);
+	for (;;) {
+		len = strcspn(p, "/");
+		snprintf(comp, sizeof(comp), "%.*s", (int)len, p);
+		dsb_tree_release(&t);
+		dsb_tree_init(&t);
+		if ((rc = dsb_session_load_tree(r->s, id, &t)) != 0)
+			break;
+		if ((n = dsb_tree_find(&t, comp)) == NULL) {
+			rc = dsb_error(DSB_ERR_NOT_FOUND, "%s is not in snapshot %.8s", r->o->subtree, snap->id);
+			break;
+		}
+		for (p += len; *p == '/'; p++)
+			;
+		if (*p == '\0') {
+			rc = dsb_node_copy(out, n);
+			break;
+		}
+		if (n->type != DSB_NODE_DIR || !n->has_subtree) {
+			rc = dsb_error(DSB_ERR_NOT_FOUND, "%s is not in snapshot %.8s", r->o->subtree, snap->id);
+			break;
+		}
+		memcpy(id, n->subtree, sizeof(id));
+	}
+	dsb_tree_release(&t);
+	return rc;
+}
+
+/* subtree_dir(r, dir, name): the target is written as ${name} in the directory ${dir} */
+static int subtree_dir(struct restorer *r, char **dir, char **name)
+{
+	char norm[4096], *slash;
+	int rc;
+
+	if ((rc = dsb_path_normalize(r->o->target, norm, sizeof(norm))) != 0)
+		return rc;
+	slash = strrchr(norm, '/');
+	if (slash[1] == '\0')
+		return dsb_error(DSB_ERR_USAGE, "restore: the target of a subtree cannot be /");
+	*dir = slash == norm ? dsb_strdup("/") : dsb_asprintf("%.*s", (int)(slash - norm), norm);
+	*name = dsb_strdup(slash + 1);
+	return *dir != NULL && *name != NULL ? 0 : DSB_ERR_NOMEM;
+}
+
+/* libarchive leaves the times of a directory that existed (a volume's): set them once all is written */
+static void subtree_times(const struct dsb_node *n, const char *name)
+{
+	struct timespec ts[2] = { { (time_t)n->mtime, n->mtime_ns }, { (time_t)n->mtime, n->mtime_ns } };
+
+	if (n->type == DSB_NODE_DIR && utimensat(AT_FDCWD, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
+		dsb_warn("cannot set the times of %s: %s", name, strerror(errno));
+}
+
+static int restore_subtree(struct restorer *r, const struct dsb_node *n, const char *name)
+{
+	int rc = restore_node(r, n, name);
+
+	if (rc == 0 && n->type == DSB_NODE_DIR)
+		rc = restore_tree(r, n->subtree, name);
+	return rc;
+}
+
 static int open_writer(struct restorer *r)
 {
 	int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL |
@@ -364,34 +554,43 @@ int dsb_restore(struct dsb_session *s, const struct dsb_snapshot *snap,
     const struct dsb_restore_opts *o, struct dsb_restore_stats *st)
 {
 	struct restorer r;
+	struct dsb_node sub;
+	char *dir = NULL, *name = NULL;
 	int cwd = -1, rc;
 	size_t i;
 
 	memset(&r, 0, sizeof(r));
+	memset(&sub, 0, sizeof(sub));
 	memset(st, 0, sizeof(*st));
 	r.s = s;
 	r.o = o;
 	r.st = st;
 	dsb_buf_init(&r.scratch, (size_t)DSB_BLOB_RAW_MAX + 64);
 	dsb_buf_init(&r.data, (size_t)DSB_BLOB_RAW_MAX + 64);
-	if ((rc = dsb_mkdir_p(o->target, 0700)) != 0)
+	if (o->subtree != NULL && ((rc = find_subtree(&r, snap, &sub)) != 0 ||
+	    (rc = subtree_dir(&r, &dir, &name)) != 0))
+		goto out;
+	if ((rc = dsb_mkdir_p(dir != NULL ? dir : o->target, 0700)) != 0)
 		goto out;
 	if ((cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		rc = dsb_error_errno(DSB_ERR_IO, errno, "opening the current directory");
 		goto out;
 	}
-	if (chdir(o->target) != 0) {
+	if (chdir(dir != NULL ? dir : o->target) != 0) {
 		rc = dsb_error_errno(DSB_ERR_IO, errno, "entering the restore target %s", o->target);
 		goto out;
 	}
 	if ((rc = open_writer(&r)) != 0 ||
 	    (rc = dsb_blob_opener_new(dsb_repo_keys(s->repo), &r.opener)) != 0)
 		goto out;
-	rc = restore_tree(&r, snap->tree, "");
+	rc = o->subtree != NULL ? restore_subtree(&r, &sub, name) : restore_tree(&r, snap->tree, "");
 	/* directory permissions and times are set when the writer closes */
 	if (archive_write_close(r.aw) != ARCHIVE_OK && rc == 0) {
 		dsb_warn("finishing the restore: %s", archive_error_string(r.aw));
 	}
+	set_existing_dir_times(&r);
+	if (o->subtree != NULL)
+		subtree_times(&sub, name);
 	if (rc == 0 && st->errors > 0)
 		rc = dsb_error(DSB_ERR_PARTIAL, "%llu entr%s could not be restored",
 		    (unsigned long long)st->errors, st->errors == 1 ? "y" : "ies");
@@ -410,5 +609,11 @@ out:
 	for (i = 0; i < r.nlinks; i++)
 		free(r.links[i].path);
 	free(r.links);
+	for (i = 0; i < r.ndirs; i++)
+		free(r.dirs[i].path);
+	free(r.dirs);
+	dsb_node_release(&sub);
+	free(dir);
+	free(name);
 	return rc;
 }

@@ -222,6 +222,9 @@ int dsb_session_sync(struct dsb_session *s)
 
 	memset(&c, 0, sizeof(c));
 	c.s = s;
+	/* after a prune, index objects this catalog loaded may be gone: then reload them all */
+	if ((r = dsb_session_check_index(s)) != 0)
+		return r;
 	if ((r = dsb_repo_list(s->repo, "index", sync_index_one, &c)) != 0)
 		goto out;
 	if (c.loaded > 0)

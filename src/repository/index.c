@@ -120,30 +120,54 @@ static int parse_record(const uint8_t *p, size_t avail, struct dsb_pack_record *
 	return 0;
 }
 
-int dsb_repo_read_index(struct dsb_repo *r, const char *id_hex,
+int dsb_index_parse(const uint8_t *p, size_t n,
     int (*cb)(void *arg, const struct dsb_pack_record *rec), void *arg)
 {
 	struct dsb_pack_record rec;
 	struct dsb_pack_entry *entries = NULL;
-	struct dsb_buf b;
 	size_t pos = 0, used;
+	int rc;
+
+	while (pos < n) {
+		if ((rc = parse_record(p + pos, n - pos, &rec, &entries, &used)) != 0)
+			return rc;
+		rc = cb(arg, &rec);
+		free(entries);
+		entries = NULL;
+		if (rc != 0)
+			return rc;
+		pos += used;
+	}
+	return 0;
+}
+
+/* dsb_repo_read_index passes records on through this, to tell its callback's errors from parse errors */
+struct read_index {
+	int (*cb)(void *arg, const struct dsb_pack_record *rec);
+	void *arg;
+	int cb_rc;
+};
+
+static int read_index_record(void *arg, const struct dsb_pack_record *rec)
+{
+	struct read_index *ri = arg;
+
+	return ri->cb_rc = ri->cb(ri->arg, rec);
+}
+
+int dsb_repo_read_index(struct dsb_repo *r, const char *id_hex,
+    int (*cb)(void *arg, const struct dsb_pack_record *rec), void *arg)
+{
+	struct read_index ri = { cb, arg, 0 };
+	struct dsb_buf b;
 	int rc;
 
 	dsb_buf_init(&b, DSB_OBJ_MAX_INDEX + 1);
 	if ((rc = dsb_repo_get_object(r, "index", "index", id_hex, DSB_OBJ_MAX_INDEX, &b)) != 0)
 		goto out;
-	while (pos < b.len) {
-		if ((rc = parse_record(b.data + pos, b.len - pos, &rec, &entries, &used)) != 0) {
-			rc = dsb_error_wrap(rc, "index %s", id_hex);
-			goto out;
-		}
-		rc = cb(arg, &rec);
-		free(entries);
-		entries = NULL;
-		if (rc != 0)
-			goto out;
-		pos += used;
-	}
+	rc = dsb_index_parse(b.data, b.len, read_index_record, &ri);
+	if (rc != 0 && ri.cb_rc == 0)
+		rc = dsb_error_wrap(rc, "index %s", id_hex);
 out:
 	dsb_buf_release(&b);
 	return rc;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -186,6 +187,42 @@ int dsb_repo_lock(struct dsb_repo *r, int exclusive, struct dsb_lock **out)
 	}
 	*out = l;
 	return 0;
+}
+
+/*
+ * pause_for(sec, jitter_ns): sleep; DSB_ERR_INTERRUPTED when a signal cut the
+ * sleep short.  The jitter keeps two waiting processes from retrying in step.
+ */
+static int pause_for(int sec, long jitter_ns)
+{
+	struct timespec ts = { sec, jitter_ns % 500000000L };
+
+	if (nanosleep(&ts, NULL) != 0 && errno == EINTR)
+		return dsb_error(DSB_ERR_INTERRUPTED, "interrupted by a signal while waiting for a lock");
+	return 0;
+}
+
+int dsb_repo_lock_wait(struct dsb_repo *r, int exclusive, int max_wait_sec, struct dsb_lock **out)
+{
+	int64_t start, now;
+	long nsec;
+	int rc, delay = 1, left;
+
+	dsb_time_now(&start, &nsec);
+	for (;;) {
+		if ((rc = dsb_repo_lock(r, exclusive, out)) != DSB_ERR_LOCKED)
+			return rc;
+		dsb_time_now(&now, &nsec);
+		left = max_wait_sec - (int)(now - start);
+		if (max_wait_sec <= 0 || left <= 0)
+			return rc;
+		if (delay > left)
+			delay = left;
+		dsb_info("%s; retrying in %d s (waiting up to %d s more)", dsb_errmsg(), delay, left);
+		if ((rc = pause_for(delay, nsec)) != 0)
+			return rc;
+		delay = delay * 2 > 30 ? 30 : delay * 2;
+	}
 }
 
 int dsb_lock_refresh(struct dsb_lock *l)

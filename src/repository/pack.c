@@ -225,7 +225,8 @@ int dsb_pack_entry_decode(const uint8_t in[DSB_PACK_ENTRY_LEN], struct dsb_pack_
 		    e->type, e->comp);
 	if (e->stored_len < DSB_TAG_LEN ||
 	    e->raw_len > (e->type == DSB_BLOB_DATA ? DSB_BLOB_DATA_MAX : DSB_BLOB_RAW_MAX) ||
-	    e->stored_len > DSB_BLOB_RAW_MAX + DSB_TAG_LEN)
+	    e->stored_len > (e->type == DSB_BLOB_DATA ? DSB_BLOB_DATA_MAX : DSB_BLOB_RAW_MAX) +
+	    DSB_TAG_LEN)
 		return dsb_error(DSB_ERR_CORRUPT, "blob entry has impossible lengths "
 		    "(stored %u, raw %u)", e->stored_len, e->raw_len);
 	if (e->comp == DSB_COMP_NONE && e->stored_len != e->raw_len + DSB_TAG_LEN)
@@ -366,7 +367,8 @@ int dsb_pack_open_trailer(const struct dsb_keys *k, const struct dsb_pack_header
 	uint64_t toff;
 	int r = DSB_ERR_INTERNAL;
 
-	if (len < 4 + DSB_TAG_LEN || len + DSB_PACK_HEADER_LEN + DSB_PACK_FOOTER_LEN > pack_size)
+	if (len < 4 + DSB_TAG_LEN || (len - 4 - DSB_TAG_LEN) % DSB_PACK_ENTRY_LEN != 0 ||
+	    len + DSB_PACK_HEADER_LEN + DSB_PACK_FOOTER_LEN > pack_size)
 		return dsb_error(DSB_ERR_CORRUPT, "pack trailer of %zu bytes does not fit", len);
 	if ((r = check_key_id(k, hdr->key_id)) != 0)
 		return r;

@@ -149,6 +149,9 @@ int dsb_repo_probe(const char *url, struct dsb_repo_config *cfg)
 		if (r == DSB_ERR_NOT_FOUND)
 			r = dsb_error(DSB_ERR_NO_REPO, "there is no repository at %s (no config object); "
 			    "create one with \"dsbackup init\"", url);
+		else if (r == DSB_ERR_LIMIT)  /* the buffer's maximum refused it */
+			r = dsb_error(DSB_ERR_CORRUPT, "config of %s is larger than %d bytes", url,
+			    CONFIG_MAX);
 		goto out;
 	}
 	if (b.len > CONFIG_MAX) {

@@ -306,10 +306,11 @@ static int encode_node(json_t *arr, const struct dsb_node *n)
 		dsb_hex_encode(n->subtree, 32, hex);
 		json_object_set_new(o, "subtree", json_string(hex));
 	}
-	if (n->acl != NULL)
-		json_object_set_new(o, "acl", json_string(n->acl));
-	if (n->fflags != NULL)
-		json_object_set_new(o, "fflags", json_string(n->fflags));
+	/* libarchive's texts hold user and group names, which need not be UTF-8 */
+	if (n->acl != NULL && (r = set_bytes_or_b64(o, "acl", "acl_b64", n->acl)) != 0)
+		return r;
+	if (n->fflags != NULL && (r = set_bytes_or_b64(o, "fflags", "fflags_b64", n->fflags)) != 0)
+		return r;
 	return encode_xattrs(o, n);
 }
 
@@ -522,11 +523,8 @@ static int decode_node(json_t *o, struct dsb_node *n)
 	n->has_subtree = has;
 	if (n->type == DSB_NODE_DIR && !has)
 		return dsb_error(DSB_ERR_CORRUPT, "directory \"%.200s\" has no subtree", n->name);
-	if ((v = json_object_get(o, "acl")) != NULL && json_is_string(v) &&
-	    (r = dup_str(&n->acl, json_string_value(v))) != 0)
-		return r;
-	if ((v = json_object_get(o, "fflags")) != NULL && json_is_string(v) &&
-	    (r = dup_str(&n->fflags, json_string_value(v))) != 0)
+	if ((r = get_str(o, "acl", "acl_b64", &n->acl, 0)) != 0 ||
+	    (r = get_str(o, "fflags", "fflags_b64", &n->fflags, 0)) != 0)
 		return r;
 	return decode_xattrs(o, n);
 }

@@ -4,12 +4,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dsbackup/docker.h"
 #include "dsbackup/error.h"
 #include "dsbackup/source.h"
 #include "dsbackup/util.h"
 
 static const struct dsb_source_ops *const source_kinds[] = {
 	&dsb_source_path,
+	&dsb_source_volume,
+	&dsb_source_compose,
+	&dsb_source_daemon,
+	&dsb_source_trust,
 	NULL
 };
 
@@ -30,28 +35,59 @@ int dsb_source_add_path(struct dsb_source *src, const char *path)
 	return 0;
 }
 
-int dsb_source_open(const char *spec, struct dsb_source **out)
+/* find_kind(spec, arg): the kind of ${spec} ("daemon" or "volume:..."), or NULL */
+static const struct dsb_source_ops *find_kind(const char *spec, const char **arg)
 {
-	const struct dsb_source_ops *ops = &dsb_source_path;
-	const char *arg = spec, *colon, *slash;
-	struct dsb_source *src;
-	size_t i;
-	int r;
+	size_t i, n;
 
 	for (i = 0; source_kinds[i] != NULL; i++) {
-		size_t n = strlen(source_kinds[i]->prefix);
-
-		if (strncmp(spec, source_kinds[i]->prefix, n) == 0) {
-			ops = source_kinds[i];
-			arg = spec + n;
-			break;
+		n = strlen(source_kinds[i]->prefix);
+		/* a prefix without ":" ("daemon") is the whole spec */
+		if (strncmp(spec, source_kinds[i]->prefix, n) == 0 &&
+		    (source_kinds[i]->prefix[n - 1] == ':' || spec[n] == '\0')) {
+			*arg = spec + n;
+			return source_kinds[i];
 		}
 	}
+	return NULL;
+}
+
+int dsb_source_expand(const char *spec, char ***specs, size_t *n)
+{
+	const char *arg = spec;
+	const struct dsb_source_ops *ops = find_kind(spec, &arg);
+	char **v;
+
+	*specs = NULL;
+	*n = 0;
+	if (ops != NULL && ops->expand != NULL && strcmp(arg, "*") == 0)
+		return ops->expand(arg, specs, n);
+	if ((v = malloc(sizeof(*v))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	if ((v[0] = dsb_strdup(spec)) == NULL) {
+		free(v);
+		return DSB_ERR_NOMEM;
+	}
+	*specs = v;
+	*n = 1;
+	return 0;
+}
+
+int dsb_source_open(const char *spec, struct dsb_source **out)
+{
+	const struct dsb_source_ops *ops, *kind;
+	const char *arg = spec, *colon, *slash;
+	struct dsb_source *src;
+	int r;
+
+	kind = find_kind(spec, &arg);
+	ops = kind != NULL ? kind : &dsb_source_path;
 	colon = strchr(spec, ':');
 	slash = strchr(spec, '/');
-	if (source_kinds[i] == NULL && spec[0] != '/' && spec[0] != '.' && colon != NULL &&
+	if (kind == NULL && spec[0] != '/' && spec[0] != '.' && colon != NULL &&
 	    (slash == NULL || colon < slash))
-		return dsb_error(DSB_ERR_USAGE, "unknown source kind in \"%s\" (known: path:DIR)", spec);
+		return dsb_error(DSB_ERR_USAGE, "unknown source kind in \"%s\" (known: path:DIR, "
+		    "volume:NAME, volume:*, compose:PROJECT, compose:*, daemon, trust)", spec);
 	if ((src = calloc(1, sizeof(*src))) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	src->ops = ops;
@@ -79,6 +115,7 @@ void dsb_source_close(struct dsb_source *src)
 	for (i = 0; i < src->npaths; i++)
 		free(src->paths[i]);
 	free(src->paths);
+	free(src->meta);
 	free(src->spec);
 	free(src);
 }

@@ -1,14 +1,40 @@
 /* log.c: one line per event on stderr. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dsbackup/log.h"
 
 static int log_level = DSB_LOG_INFO;
 
+/*
+ * to_journal(): stderr is the systemd journal's stream ($JOURNAL_STREAM
+ * names its device and inode): lines then start with a "<N>" priority
+ * (sd-daemon(3)), so that the journal shows errors and warnings as such.
+ */
+static int to_journal(void)
+{
+	static int known = -1;
+	const char *e;
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (known < 0) {
+		known = 0;
+		if ((e = getenv("JOURNAL_STREAM")) != NULL &&
+		    sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+		    (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino)
+			known = 1;
+	}
+	return known;
+}
+
 void dsb_log_set_level(int level)
 {
 	log_level = level;
+	(void)to_journal();   /* decided here, before any thread logs */
 }
 
 int dsb_log_get_level(void)
@@ -27,7 +53,9 @@ void dsb_log(int level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One write per line so lines from threads do not interleave. */
-	fprintf(stderr, "dsbackup: %s%s\n",
+	fprintf(stderr, "%sdsbackup: %s%s\n",
+	    !to_journal() ? "" : level == DSB_LOG_ERROR ? "<3>" : level == DSB_LOG_WARN ? "<4>" :
+	    level == DSB_LOG_INFO ? "<6>" : "<7>",
 	    level == DSB_LOG_ERROR ? "error: " : level == DSB_LOG_WARN ? "warning: " : "",
 	    line);
 }

@@ -1,4 +1,5 @@
 /* util.c: hex, checked arithmetic, file I/O, time and glob helpers. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -244,8 +245,12 @@ int dsb_time_parse(const char *s, int64_t *sec, long *nsec)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		sign = *p == '+' ? 1 : -1;
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
-			return dsb_error(DSB_ERR_USAGE, "invalid time zone in \"%s\"", s);
+		/* exactly "+hh:mm": never step past the end of a shorter string */
+		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
+		    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
+			return dsb_error(DSB_ERR_USAGE, "invalid time zone in \"%s\" (expected +hh:mm)", s);
+		oh = (p[1] - '0') * 10 + (p[2] - '0');
+		om = (p[4] - '0') * 10 + (p[5] - '0');
 		t -= sign * (oh * 3600 + om * 60);
 		p += 6;
 	} else if (*p != '\0') {

@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# dsbackup side-by-side benchmark against restic and borg (issue 8). See bench/README.md.
+#
+#   bench/run.sh [options] [WORKDIR]        WORKDIR defaults to /var/tmp/dsb-bench
+#
+#   --smoke            tiny data set (~20 MB), no installs, no cache drops, temporary WORKDIR,
+#                      results in WORKDIR; checks only that every command succeeded and the
+#                      tables were produced (used by ctest: bench.smoke)
+#   --rss-growth       instead of the five steps: peak RSS with 1, 10 and 30 snapshots in the
+#                      repository, and on the 200,000-file variant
+#   --variant V        docker (default), small-files or large-file
+#   --scale S          shrink (or grow) the data set
+#   --tools "A B"      subset of: dsbackup restic borg (default: all three)
+#   --dsbackup PATH    the binary (default: $DSB, else build-bench/dsbackup in this tree)
+#   --results DIR      where <date>.md/.png/.tsv go (default: bench/results)
+#   --no-drop-caches   do not drop the page cache before each measured command
+#   --no-verify        do not compare restored trees with the source
+#   --no-install       never apt-get install anything
+set -u -o pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC_DIR=$(dirname "$BENCH_DIR")
+GEN="$BENCH_DIR/gen_dataset.py"
+
+MODE=steps SMOKE=0 VARIANT=docker SCALE= TOOLS="dsbackup restic borg" DROP=1 VERIFY=1 INSTALL=1
+RESULTS= WORK= DSB=${DSB:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smoke) SMOKE=1 ;;
+	--rss-growth) MODE=growth ;;
+	--variant) VARIANT=$2; shift ;;
+	--scale) SCALE=$2; shift ;;
+	--tools) TOOLS=$2; shift ;;
+	--dsbackup) DSB=$2; shift ;;
+	--results) RESULTS=$2; shift ;;
+	--no-drop-caches) DROP=0 ;;
+	--no-verify) VERIFY=0 ;;
+	--no-install) INSTALL=0 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	*) WORK=$1 ;;
+	esac
+	shift
+done
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+log() { echo "== $*" >&2; }
+
+[ -n "$DSB" ] || DSB="$SRC_DIR/build-bench/dsbackup"
+[ -x "$DSB" ] || die "no dsbackup binary at $DSB (build it, or pass --dsbackup PATH / DSB=PATH)"
+DSB=$(cd "$(dirname "$DSB")" && pwd)/$(basename "$DSB")
+command -v python3 >/dev/null || die "python3 is needed"
+
+CLEANUP_WORK=0
+if [ "$SMOKE" = 1 ]; then
+	INSTALL=0 DROP=0
+	: "${SCALE:=0.02}"
+	if [ -z "$WORK" ]; then
+		WORK=$(mktemp -d "${TMPDIR:-/tmp}/dsb-bench-smoke.XXXXXX") && CLEANUP_WORK=1
+	fi
+	: "${RESULTS:=$WORK/results}"
+	# smoke: dsbackup, plus the peers only when they are already installed
+	t="dsbackup"
+	for p in restic borg; do
+		case " $TOOLS " in *" $p "*) command -v $p >/dev/null && t="$t $p" ;; esac
+	done
+	TOOLS=$t
+fi
+: "${SCALE:=1}" "${WORK:=/var/tmp/dsb-bench}" "${RESULTS:=$BENCH_DIR/results}"
+mkdir -p "$WORK" "$RESULTS" || die "cannot create $WORK or $RESULTS"
+WORK=$(cd "$WORK" && pwd)
+RESULTS=$(cd "$RESULTS" && pwd)
+
+# ---- dependencies ------------------------------------------------------------------------------
+if [ "$INSTALL" = 1 ]; then
+	need=()
+	for t in $TOOLS; do
+		case $t in
+		restic) command -v restic >/dev/null || need+=(restic) ;;
+		borg) command -v borg >/dev/null || need+=(borgbackup) ;;
+		esac
+	done
+	[ -x /usr/bin/time ] || need+=(time)
+	command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+	if [ ${#need[@]} -gt 0 ]; then
+		log "installing ${need[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null ||
+			{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null; } ||
+			echo "run.sh: could not install ${need[*]}" >&2
+	fi
+fi
+for t in $TOOLS; do
+	case $t in
+	dsbackup) ;;
+	restic|borg) command -v $t >/dev/null || die "$t is not installed (drop it with --tools)" ;;
+	*) die "unknown tool $t" ;;
+	esac
+done
+
+# ---- environment of the tools ------------------------------------------------------------------
+export DSBACKUP_PASSWORD=bench-password RESTIC_PASSWORD=bench-password BORG_PASSPHRASE=bench-password
+export DSBACKUP_STATE_DIR="$WORK/cache/dsbackup" RESTIC_CACHE_DIR="$WORK/cache/restic"
+export BORG_BASE_DIR="$WORK/cache/borg" BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+export BORG_DISPLAY_PASSPHRASE=no BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=NO
+unset DSBACKUP_REPOSITORY DSBACKUP_PASSWORD_FILE RESTIC_REPOSITORY BORG_REPO 2>/dev/null || true
+
+STAMP=$(date +%Y-%m-%d-%H%M%S)
+# begin MODE: the names of this mode's results and logs
+begin() {
+	CUR_MODE=$1
+	NAME=$STAMP
+	[ "$1" = growth ] && NAME="$STAMP-rss-growth"
+	[ "$1" = steps ] && [ "$VARIANT" != docker ] && NAME="$NAME-$VARIANT"
+	[ "$SMOKE" = 1 ] && NAME="$NAME-smoke"
+	TSV="$RESULTS/$NAME.tsv"
+	LOGS="$WORK/logs/$NAME"
+	mkdir -p "$LOGS"
+	log "work dir $WORK, results $RESULTS/$NAME.*, tools: $TOOLS"
+}
+FAILURES=0
+
+if [ -x /usr/bin/time ] && /usr/bin/time -f '%e' -o /dev/null true 2>/dev/null; then
+	TIMER=(/usr/bin/time -f '%e %U %S %M' -o)
+else
+	# fallback without GNU time: the same four figures from getrusage(RUSAGE_CHILDREN)
+	TIMER=(python3 -c '
+import resource, subprocess, sys, time
+t = time.monotonic()
+try:
+    rc = subprocess.call(sys.argv[2:])
+except OSError as e:
+    print(e, file=sys.stderr); rc = 127
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.2f %.2f %.2f %d\n" % (time.monotonic() - t, u.ru_utime, u.ru_stime, u.ru_maxrss))
+sys.exit(rc)')
+fi
+
+drop_caches() {
+	[ "$DROP" = 1 ] || return 0
+	sync
+	echo 3 2>/dev/null >/proc/sys/vm/drop_caches || true
+}
+
+size_of() { if [ -e "$1" ]; then du -sb "$1" 2>/dev/null | cut -f1; else echo 0; fi; }
+
+# ensure_data DIR VARIANT: generate the data set unless DIR holds exactly this one, unmodified
+ensure_data() {
+	local dir=$1 variant=$2 want
+	want="variant=$variant scale=$SCALE seed=1 gen=$(cksum <"$GEN" | cut -d' ' -f1)"
+	if [ -f "$dir.stamp" ] && [ "$(cat "$dir.stamp")" = "$want" ] && [ -d "$dir" ]; then
+		log "reusing the data set in $dir ($want)"
+		return 0
+	fi
+	rm -rf "$dir" "$dir.stamp"
+	log "generating the $variant data set in $dir (scale $SCALE)"
+	python3 "$GEN" generate "$dir" --variant "$variant" --scale "$SCALE" >&2 || die "data set generation failed"
+	echo "$want" >"$dir.stamp"
+}
+
+# modify DIR SEED FRACTION
+modify() {
+	rm -f "$1.stamp"
+	python3 "$GEN" modify "$1" --seed "$2" --fraction "$3" >&2 || die "modification failed"
+}
+
+declare -A REPO NARCH
+repo_init() { # tool repo
+	local tool=$1 r=$2
+	rm -rf "$r" "$WORK/cache/$tool"
+	mkdir -p "$(dirname "$r")" "$WORK/cache/$tool"
+	REPO[$tool]=$r
+	NARCH[$tool]=0
+	case $tool in
+	dsbackup) "$DSB" -r "$r" init --kdf-log2n 15 ;;
+	restic) restic -r "$r" init --repository-version 2 ;;
+	borg) borg init -e repokey-blake2 "$r" ;;
+	esac >"$LOGS/init.$tool.log" 2>&1 || { cat "$LOGS/init.$tool.log" >&2; die "$tool: init failed"; }
+}
+
+# The commands, as argv in CMD
+cmd_backup() { # tool data
+	local r=${REPO[$1]}
+	case $1 in
+	dsbackup) CMD=("$DSB" -r "$r" backup "$2" --json) ;;
+	restic) CMD=(restic -r "$r" backup "$2") ;;
+	borg) NARCH[$1]=$((NARCH[$1] + 1)); CMD=(borg create --compression zstd,3 "$r::snap-${NARCH[$1]}" "$2") ;;
+	esac
+}
+cmd_restore() { # tool target
+	local r=${REPO[$1]}
+	case $1 in
+	dsbackup) CMD=("$DSB" -r "$r" restore latest --target "$2") ;;
+	restic) CMD=(restic -r "$r" restore latest --target "$2") ;;
+	borg) CMD=(bash -c 'cd "$1" && exec borg extract "$2"' borg-extract "$2" "$r::snap-${NARCH[$1]}") ;;
+	esac
+}
+cmd_check() {
+	local r=${REPO[$1]}
+	case $1 in
+	dsbackup) CMD=("$DSB" -r "$r" check --read-data) ;;
+	restic) CMD=(restic -r "$r" check --read-data) ;;
+	borg) CMD=(borg check --verify-data "$r") ;;
+	esac
+}
+
+# measure STEP TOOL: run CMD under the timer; append a row to the TSV
+# columns: step tool wall_s user_s sys_s rss_kb bytes_added repo_bytes cache_bytes rc
+measure() {
+	local step=$1 tool=$2 r=${REPO[$2]} before after rc wall user sys rss
+	local tag="$step.$tool" status
+	drop_caches
+	before=$(size_of "$r")
+	log "$step: $tool: ${CMD[*]}"
+	"${TIMER[@]}" "$LOGS/$tag.time" "${CMD[@]}" >"$LOGS/$tag.log" 2>&1
+	rc=$?
+	after=$(size_of "$r")
+	read -r wall user sys rss < <(tail -n 1 "$LOGS/$tag.time" 2>/dev/null) || true
+	case $wall in ''|*[!0-9.]*) wall=0 user=0 sys=0 rss=0 ;; esac
+	status=$rc
+	if [ "$rc" != 0 ]; then
+		if [ "$tool" = borg ] && [ "$rc" = 1 ]; then
+			status="1(warning)"
+		else
+			FAILURES=$((FAILURES + 1))
+			echo "run.sh: FAILED ($rc): $step $tool: ${CMD[*]}; last lines of $LOGS/$tag.log:" >&2
+			tail -n 5 "$LOGS/$tag.log" >&2
+		fi
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$step" "$tool" "$wall" "$user" "$sys" \
+		"$rss" $((after - before)) "$after" "$(size_of "$WORK/cache/$tool")" "$status" >>"$TSV"
+	printf '   %-10s %-9s wall %7ss  cpu %7ss  rss %6d MB  added %8d MB  rc %s\n' "$step" "$tool" \
+		"$wall" "$(echo "$user $sys" | awk '{print $1 + $2}')" $((rss / 1024)) \
+		$(((after - before) / 1000000)) "$status" >&2
+}
+
+# verify_restore TOOL TARGET DATA: the restored tree equals the source (not timed)
+verify_restore() {
+	[ "$VERIFY" = 1 ] || return 0
+	local got="$2$3"
+	[ "$1" = borg ] && got="$2/${3#/}"
+	if ! diff -rq "$3" "$got" >"$LOGS/verify.$1.log" 2>&1; then
+		FAILURES=$((FAILURES + 1))
+		echo "run.sh: FAILED: $1 restored tree differs from the source:" >&2
+		head -n 5 "$LOGS/verify.$1.log" >&2
+	fi
+}
+
+# rotate "a b c" N: the tool order for step N, so that no tool always runs first
+rotate() {
+	local -a t=($1)
+	local n=${#t[@]} i out=()
+	for ((i = 0; i < n; i++)); do out+=("${t[$(((i + $2) % n))]}"); done
+	echo "${out[*]}"
+}
+
+header() {
+	{
+		echo "# date: $(date -Is)"
+		echo "# mode: $CUR_MODE variant: $VARIANT scale: $SCALE smoke: $SMOKE drop_caches: $DROP"
+		echo "# host: $(uname -srm), $(nproc) cpus, $(awk '/MemTotal/ {printf "%d MB", $2 / 1024}' /proc/meminfo)"
+		echo "# loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+		echo "# dsbackup: $DSB, built $(date -r "$DSB" '+%F %T'), $("$DSB" version 2>/dev/null | head -n 1); tree at run time: $(cd "$SRC_DIR" && git rev-parse --short HEAD 2>/dev/null)$(cd "$SRC_DIR" && [ -n "$(git status --porcelain -- src include backends 2>/dev/null)" ] && echo " + uncommitted changes")"
+		for t in $TOOLS; do
+			case $t in
+			restic) echo "# restic: $(restic version 2>/dev/null | head -n 1)" ;;
+			borg) echo "# borg: $(borg --version 2>/dev/null)" ;;
+			esac
+		done
+		echo "# data: $1"
+		echo "step	tool	wall_s	user_s	sys_s	rss_kb	bytes_added	repo_bytes	cache_bytes	rc"
+	} >"$TSV"
+}
+
+# ---- the five steps ----------------------------------------------------------------------------
+run_steps() {
+	local data="$WORK/data" order t n=0
+	[ "$VARIANT" != docker ] && data="$WORK/data-$VARIANT"
+	ensure_data "$data" "$VARIANT"
+	header "$data: $(python3 "$GEN" describe "$data")"
+	for t in $TOOLS; do repo_init "$t" "$WORK/repos/$t"; done
+
+	for step in first unchanged modified restore check; do
+		order=$(rotate "$TOOLS" $n)
+		n=$((n + 1))
+		[ "$step" = modified ] && modify "$data" 1 0.01
+		for t in $order; do
+			case $step in
+			first|unchanged|modified) cmd_backup "$t" "$data" ;;
+			restore) rm -rf "$WORK/restore/$t"; mkdir -p "$WORK/restore/$t"; cmd_restore "$t" "$WORK/restore/$t" ;;
+			check) cmd_check "$t" ;;
+			esac
+			measure "$step" "$t"
+			if [ "$step" = restore ]; then
+				verify_restore "$t" "$WORK/restore/$t" "$data"
+				rm -rf "$WORK/restore/$t"
+			fi
+		done
+	done
+	echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TSV"
+}
+
+# ---- RSS as the repository grows, and on the many-small-files variant --------------------------
+run_growth() {
+	local data="$WORK/data" small="$WORK/data-small-files" t i order checkpoints="1 10 30" last=30
+	if [ "$SMOKE" = 1 ]; then checkpoints="1 2 3"; last=3; fi
+	ensure_data "$data" docker
+	header "$data: $(python3 "$GEN" describe "$data"); snapshots at $checkpoints, 0.2 % modified between them"
+	for t in $TOOLS; do repo_init "$t" "$WORK/repos-growth/$t"; done
+	for ((i = 1; i <= last; i++)); do
+		[ "$i" -gt 1 ] && modify "$data" "$((1000 + i))" 0.002 >/dev/null 2>&1
+		order=$(rotate "$TOOLS" "$i")
+		if [[ " $checkpoints " == *" $i "* ]]; then
+			for t in $order; do cmd_backup "$t" "$data"; measure "backup@$i" "$t"; done
+			for t in $order; do
+				rm -rf "$WORK/restore/$t"; mkdir -p "$WORK/restore/$t"
+				cmd_restore "$t" "$WORK/restore/$t"; measure "restore@$i" "$t"
+				rm -rf "$WORK/restore/$t"
+			done
+		else
+			# cheap snapshots between the checkpoints: not dropped from the cache, not reported
+			local save=$DROP; DROP=0
+			for t in $order; do cmd_backup "$t" "$data"; measure "backup#$i" "$t"; done
+			DROP=$save
+		fi
+	done
+	rm -f "$data.stamp"
+
+	# the many-small-files variant (>= 200,000 files at scale 1)
+	ensure_data "$small" small-files
+	echo "# small-files data: $small: $(python3 "$GEN" describe "$small")" >>"$TSV"
+	for t in $TOOLS; do repo_init "$t" "$WORK/repos-small/$t"; done
+	for step in small-first small-unchanged small-restore; do
+		for t in $(rotate "$TOOLS" ${#step}); do
+			case $step in
+			small-restore) rm -rf "$WORK/restore/$t"; mkdir -p "$WORK/restore/$t"; cmd_restore "$t" "$WORK/restore/$t" ;;
+			*) cmd_backup "$t" "$small" ;;
+			esac
+			measure "$step" "$t"
+			if [ "$step" = small-restore ]; then
+				verify_restore "$t" "$WORK/restore/$t" "$small"
+				rm -rf "$WORK/restore/$t"
+			fi
+		done
+	done
+	echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TSV"
+}
+
+# report: the tables and the chart of the current mode
+report() {
+	python3 "$BENCH_DIR/report.py" "$TSV" --md "$RESULTS/$NAME.md" --png "$RESULTS/$NAME.png" ||
+		{ echo "run.sh: the report failed" >&2; FAILURES=$((FAILURES + 1)); return; }
+	if ! grep -q '| dsbackup |' "$RESULTS/$NAME.md"; then
+		echo "run.sh: no table was produced in $RESULTS/$NAME.md" >&2
+		FAILURES=$((FAILURES + 1))
+	fi
+}
+
+if [ "$SMOKE" = 1 ]; then
+	# the smoke test runs both modes so that neither can rot
+	begin steps; run_steps; report
+	begin growth; run_growth; report
+elif [ "$MODE" = growth ]; then
+	begin growth; run_growth; report
+else
+	begin steps; run_steps; report
+fi
+
+if [ "$FAILURES" != 0 ]; then
+	echo "run.sh: $FAILURES failure(s); logs in $WORK/logs" >&2
+	exit 1
+fi
+[ "$CLEANUP_WORK" = 1 ] && rm -rf "$WORK"
+log "done: results in $RESULTS$([ "$CLEANUP_WORK" = 1 ] && echo " (removed with the work dir)")"

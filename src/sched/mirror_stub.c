@@ -1,0 +1,1 @@
+typedef int dsb_mirror_stub;

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# test_crash.sh: a backup killed with SIGKILL at random instants never harms
+# the repository.  The source is a tree of a few hundred files; between
+# iterations part of it is rewritten with new data, so every backup stores
+# new packs (1 MiB each).  Each iteration kills a backup after a random
+# delay between 0 and the duration of a normal backup (measured once), then:
+#   - no object that existed before the kill was changed or removed;
+#   - check is clean (packs of the killed backup are reported as unindexed);
+#   - the latest snapshot and one earlier snapshot (in turn, so that all are
+#     covered again and again; DSB_CRASH_VERIFY_ALL=1: every snapshot) restore
+#     bit for bit, compared with the listing (types, modes, owners, times,
+#     SHA-256) of the tree each was taken from;
+#   - the next backup succeeds.
+# Then, through the fault backend (fault:<repo>, a stall fault logged to
+# DSBACKUP_FAULTS_LOG), kills at exact points: while a pack is stored, just
+# before the index, just before the snapshot, and after the snapshot while
+# the lock is removed, each checked the same way.  At the end every
+# snapshot is restored and compared.  The phase each kill landed in
+# (before any pack, packs written, index written, snapshot written) is
+# counted from what it left.  The delay of the random kills follows the
+# duration of the backups that succeed (crash_observe), so that a busy
+# machine does not turn them all into kills of finished runs.
+#   DSB_CRASH_ITERATIONS (default 50; 10 with DSB_QUICK=1), DSB_CRASH_SEED,
+#   DSB_CRASH_MIB (tree size, default 16), DSB_CRASH_CHURN (percent of the
+#   files rewritten per iteration, default 40)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/crashlib.sh"
+
+if [ -n "${DSB_QUICK:-}" ]; then
+	iterations=${DSB_CRASH_ITERATIONS:-10}
+else
+	iterations=${DSB_CRASH_ITERATIONS:-50}
+fi
+mib=${DSB_CRASH_MIB:-16}
+churn=${DSB_CRASH_CHURN:-40}
+S="$T/src"
+nfiles=240
+
+# ---- the source tree ----
+
+# fill_file I: file I gets new random content, 4 KiB .. 2*avg bytes
+avg=$((mib * 1024 * 1024 / nfiles))
+fill_file() {
+	local i=$1 dir
+
+	dir="$S/d$((i % 12))"
+	head -c $((4096 + (RANDOM * 32768 + RANDOM) % (2 * avg))) /dev/urandom >"$dir/f$i"
+}
+
+make_tree() {
+	local i
+
+	mkdir -p "$S"
+	for i in $(seq 0 11); do
+		mkdir -p "$S/d$i"
+	done
+	for i in $(seq 1 "$nfiles"); do
+		fill_file "$i"
+	done
+	ln -s d0/f12 "$S/link"
+	ln "$S/d1/f1" "$S/hardlink"
+}
+
+# mutate: rewrite ${churn}% of the files, add one small file, remove another
+generation=0
+mutate() {
+	local i k
+
+	generation=$((generation + 1))
+	for k in $(seq 1 $((nfiles * churn / 100))); do
+		i=$((1 + RANDOM % nfiles))
+		[ "$i" = 1 ] || fill_file "$i"
+	done
+	printf 'generation %s\n' "$generation" >"$S/d$((generation % 12))/gen$generation"
+	rm -f "$S/d$(((generation - 3) % 12))/gen$((generation - 3))"
+}
+
+# ---- snapshots and what they were taken from ----
+
+SNAPS=()
+mkdir -p "$T/manifests"
+
+# record SNAPSHOT: the source as it is now is what SNAPSHOT holds
+record() {
+	SNAPS+=("$1")
+	tree_listing "$S" >"$T/manifests/$1"
+}
+
+take_snapshot() {
+	backup_json "$S"
+	record "$SNAP"
+}
+
+# verify SNAPSHOT: restores bit for bit
+verify() {
+	local id=$1 out="$T/restore"
+
+	rm -rf "$out"
+	expect_rc 0 dsb restore "$id" --target "$out"
+	tree_listing "$out$S" >"$T/restored.listing"
+	if ! diff -u "$T/manifests/$id" "$T/restored.listing" >"$T/restored.diff"; then
+		head -50 "$T/restored.diff" >&2
+		fail "snapshot ${id:0:12} does not restore what it was taken from"
+	fi
+	rm -rf "$out"
+}
+
+# ---- what a kill left ----
+
+objects() {
+	(cd "$REPO" && find . -type f ! -name '.tmp-*' -printf '%P %s %i %T@\n' | sort)
+}
+
+declare -A PHASES=()
+phase_of_kill() {
+	local new
+
+	new=$(comm -13 "$T/objects.before" "$T/objects.after" | cut -d' ' -f1)
+	if grep -q '^snapshots/' <<<"$new"; then
+		echo "snapshot written"
+	elif grep -q '^index/' <<<"$new"; then
+		echo "index written, no snapshot"
+	elif grep -q '^data/' <<<"$new"; then
+		echo "packs written, no index"
+	else
+		echo "before any pack"
+	fi
+}
+
+prepare() {
+	mutate
+	objects >"$T/objects.before"
+	snaps_before=$(find "$REPO/snapshots" -type f | wc -l)
+}
+
+rotate=0
+after_kill() {
+	local i=$1 phase missing id k
+
+	objects >"$T/objects.after"
+	phase=$(phase_of_kill)
+	[ "$CRASH_KILLED" = 1 ] || phase="completed before the kill"
+	PHASES[$phase]=$((${PHASES[$phase]:-0} + 1))
+	# objects are immutable: the kill may only have added some
+	missing=$(comm -23 "$T/objects.before" "$T/objects.after")
+	if [ -n "$missing" ]; then
+		echo "$missing" >&2
+		fail "iteration $i: objects that existed before the kill were changed or removed"
+	fi
+	# a snapshot the killed backup managed to write holds the tree as it is now
+	for id in $(comm -13 <(grep '^snapshots/' "$T/objects.before" | cut -d' ' -f1) \
+	    <(grep '^snapshots/' "$T/objects.after" | cut -d' ' -f1)); do
+		record "${id#snapshots/}"
+	done
+
+	expect_rc 0 dsb check
+	if [ -n "${DSB_CRASH_VERIFY_ALL:-}" ]; then
+		for id in "${SNAPS[@]}"; do
+			verify "$id"
+		done
+	else
+		verify "${SNAPS[-1]}"
+		k=$((rotate % ${#SNAPS[@]}))
+		rotate=$((rotate + 1))
+		[ "$k" = $((${#SNAPS[@]} - 1)) ] || verify "${SNAPS[$k]}"
+	fi
+	start=$(crash_now)
+	take_snapshot
+	crash_observe "$(awk -v a="$start" -v b="$(crash_now)" 'BEGIN { printf "%.3f", b - a }')"
+	case $CRASH_DELAY in
+	[0-9]*) when="after ${CRASH_DELAY}s" ;;
+	*) when=$CRASH_DELAY ;;
+	esac
+	printf '   kill %2s %-22s %-28s check clean, %d snapshots, next backup %s\n' "$i" \
+	    "$when:" "$phase;" "${#SNAPS[@]}" "${SNAP:0:8}"
+}
+
+step "a repository with 1 MiB packs and a first snapshot of a ${mib} MiB tree of $nfiles files"
+init_repo --pack-size 1048576
+make_tree
+take_snapshot
+note "$(summary packs_added) packs in the first snapshot"
+
+step "measure a normal backup after ${churn}% of the files changed"
+mutate
+crash_measure dsb --json backup "$S"
+load_summary "$OUT"
+record "$SNAP"
+note "a backup takes ${CRASH_DURATION}s and stores $(summary packs_added) packs"
+
+step "$iterations backups killed with SIGKILL at random instants"
+crash_loop "$iterations" prepare after_kill "$DSB" -q backup "$S"
+
+step "kills at exact points: a pack stored, before the index, before the snapshot, after it"
+for point in 'put/data:stall@2:120s' 'put/index:stall@1:120s' 'put/snapshots:stall@1:120s' \
+    'remove/locks:stall@1:120s'; do
+	prepare
+	CRASH_DELAY="in ${point%%:*}"
+	crash_kill_when "$T/faults.log" 'stall' env DSBACKUP_FAULTS="$point" \
+	    DSBACKUP_FAULTS_LOG="$T/faults.log" "$DSB" -r "fault:$REPO" -q backup "$S"
+	[ "$CRASH_KILLED" = 1 ] || { cat "$T/crash.err" >&2; fail "$point: the backup was not killed there"; }
+	CRASH_KILLS=$((CRASH_KILLS + 1))
+	after_kill '*'
+done
+
+step "every one of the ${#SNAPS[@]} snapshots restores bit for bit"
+for id in "${SNAPS[@]}"; do
+	verify "$id"
+done
+expect_rc 0 dsb check --read-data
+grep -c 'in no index' "$ERR" >"$T/unindexed" || true
+
+step "summary"
+note "$CRASH_KILLS kills survived, $CRASH_COMPLETED runs finished before their kill;" \
+    "$(cat "$T/unindexed") unindexed packs left, seed $CRASH_SEED"
+for phase in "before any pack" "packs written, no index" "index written, no snapshot" \
+    "snapshot written" "completed before the kill"; do
+	note "$(printf '%-28s %d' "$phase:" "${PHASES[$phase]:-0}")"
+done
+[ "$CRASH_KILLS" -ge $((iterations / 2)) ] || fail "only $CRASH_KILLS of $iterations runs were killed mid-way"
+echo "RESULT crash-backup kills=$CRASH_KILLS completed=$CRASH_COMPLETED snapshots=${#SNAPS[@]}"
