@@ -12,6 +12,7 @@ quick=0
 if [ "${1:-}" = "--quick" ]; then quick=1; shift; fi
 
 dsb_install_packages "${DSB_BUILD_PACKAGES[@]}" "${DSB_TEST_PACKAGES[@]}"
+[ $quick -eq 1 ] || dsb_install_packages "${DSB_SERVICE_PACKAGES[@]}"
 
 build=${DSB_TEST_BUILD_DIR:-build-test}
 cmake -S . -B "$build" -DDSB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null

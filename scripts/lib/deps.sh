@@ -5,6 +5,10 @@ DSB_BUILD_PACKAGES=(cmake make gcc pkg-config libarchive-dev libzstd-dev libssl-
 	libcurl4-openssl-dev libsqlite3-dev libjansson-dev libinih-dev)
 DSB_TEST_PACKAGES=(check libsubunit-dev attr acl python3 clang libclang-rt-14-dev restic
 	libarchive-tools util-linux systemd)
+# services the test suites start themselves (scripts/services/): installed up
+# front by scripts/test.sh so that no two fixtures run apt at the same time
+DSB_SERVICE_PACKAGES=(docker.io busybox-static docker-compose radosgw ceph-mon ceph-osd
+	uuid-runtime awscli)
 
 # dsb_install_packages PKG...: apt-get install the packages that are not installed yet.
 dsb_install_packages() {
@@ -19,6 +23,7 @@ dsb_install_packages() {
 	fi
 	echo "dsbackup: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# wait for another apt/dpkg (a parallel test fixture) rather than fail
+	apt-get -o DPkg::Lock::Timeout=600 update -qq
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }

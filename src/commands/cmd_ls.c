@@ -6,7 +6,9 @@
 #include <jansson.h>
 
 #include "commands.h"
+#include "dsbackup/buf.h"
 #include "dsbackup/error.h"
+#include "dsbackup/util.h"
 
 struct ls_ctx {
 	struct cli *c;
@@ -38,6 +40,36 @@ static char type_char(int type)
 	}
 }
 
+/* one JSON line; a path that is not UTF-8 is given as "path_b64", as names are in trees */
+static int show_json(const struct dsb_catalog_file *f)
+{
+	const char *key = "path";
+	struct dsb_buf b;
+	json_t *o = NULL, *p;
+	int r;
+
+	dsb_buf_init(&b, 0);
+	if ((p = json_string(f->path)) == NULL) {
+		key = "path_b64";
+		if ((r = dsb_base64_encode(f->path, strlen(f->path), &b)) != 0)
+			goto out;
+		p = json_string((const char *)b.data);
+	}
+	/* "o" takes p over, also when packing fails */
+	if (p != NULL)
+		o = json_pack("{s:o, s:s, s:i, s:I, s:I}", key, p, "type", dsb_node_type_name(f->type),
+		    "mode", (int)f->mode, "size", (json_int_t)f->size, "mtime", (json_int_t)f->mtime);
+	if (o == NULL) {
+		r = dsb_error(DSB_ERR_NOMEM, "out of memory listing %s", f->path);
+		goto out;
+	}
+	cli_print_json(o);
+	r = 0;
+out:
+	dsb_buf_release(&b);
+	return r;
+}
+
 static int show(void *arg, const struct dsb_catalog_file *f)
 {
 	struct ls_ctx *l = arg;
@@ -46,12 +78,8 @@ static int show(void *arg, const struct dsb_catalog_file *f)
 	struct tm tm;
 	int i;
 
-	if (l->c->json) {
-		cli_print_json(json_pack("{s:s, s:s, s:i, s:I, s:I}", "path", f->path,
-		    "type", dsb_node_type_name(f->type), "mode", (int)f->mode,
-		    "size", (json_int_t)f->size, "mtime", (json_int_t)f->mtime));
-		return 0;
-	}
+	if (l->c->json)
+		return show_json(f);
 	if (!l->lng) {
 		printf("%s\n", f->path);
 		return 0;

@@ -49,6 +49,8 @@ static const struct command commands[] = {
 	{ "ls", cmd_ls, "SNAPSHOT [PATH]",
 	  "List the files of a snapshot (all, or below PATH).\n"
 	  "  -l, --long   mode, size, time and path\n"
+	  "With --json, one object per line: path (path_b64 when it is not UTF-8), type, mode,\n"
+	  "size, mtime.\n"
 	  "SNAPSHOT is a full id, a unique prefix of 8+ hex digits, or \"latest\".\n" },
 	{ "restore", cmd_restore, "SNAPSHOT --target DIR | SNAPSHOT|latest --source SPEC | latest --docker",
 	  "Restore a snapshot below DIR (its absolute paths are recreated there),\n"

@@ -225,7 +225,7 @@ int dsb_slot_get_b64(json_t *o, const char *key, uint8_t *out, size_t n)
 /* slot_header(root, s): version and type; DSB_ERR_UNSUPPORTED for ones we do not know. */
 static int slot_header(json_t *root, struct slot *s)
 {
-	unsigned version;
+	unsigned version = 0;
 	int r;
 
 	if ((r = dsb_slot_get_uint(root, "version", &version)) != 0)

@@ -475,7 +475,7 @@ static int pk_parse(const void *p, size_t len, struct pkslot *s)
 {
 	json_error_t jerr;
 	json_t *root;
-	unsigned version;
+	unsigned version = 0;
 	size_t ctlen;
 	int r;
 

@@ -68,7 +68,7 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* sorted_strings(v, n): a JSON array of the strings, sorted (the order they were given in does not matter). */
+/* sorted_strings(v, n): a JSON array of the strings, sorted (their order does not matter). */
 static json_t *sorted_strings(char **v, size_t n)
 {
 	json_t *a = json_array();

@@ -67,7 +67,8 @@ int dsb_forget_parse_within(const char *s, struct dsb_forget_within *out)
 		case 'd': out->days = (int)v; break;
 		case 'h': out->hours = (int)v; break;
 		case '\0':
-			return dsb_error(DSB_ERR_USAGE, "invalid duration \"%s\": no unit after %ld", s, v);
+			return dsb_error(DSB_ERR_USAGE, "invalid duration \"%s\": no unit after %ld",
+			    s, v);
 		default:
 			return dsb_error(DSB_ERR_USAGE, "invalid duration \"%s\": unknown unit '%c' "
 			    "(y, m, d or h)", s, *p);
@@ -91,7 +92,8 @@ void dsb_forget_format_within(const struct dsb_forget_within *w, int64_t sec, ch
 	PART(w->hours, 'h');
 #undef PART
 	if (sec != 0 && len < n)
-		len += (size_t)snprintf(out + len, n - len, "%s%llds", len > 0 ? "+" : "", (long long)sec);
+		len += (size_t)snprintf(out + len, n - len, "%s%llds", len > 0 ? "+" : "",
+		    (long long)sec);
 	if (len == 0)
 		snprintf(out, n, "0h");
 }
@@ -100,7 +102,7 @@ void dsb_forget_format_within(const struct dsb_forget_within *w, int64_t sec, ch
 static void iso_week(const struct tm *tm, int *year, int *week)
 {
 	int y = tm->tm_year + 1900, wday = (tm->tm_wday + 6) % 7 + 1;   /* Monday 1 .. Sunday 7 */
-	int thursday = tm->tm_yday - wday + 4;                          /* day of year of that week's Thursday */
+	int thursday = tm->tm_yday - wday + 4;     /* day of the year of that week's Thursday */
 	int len;
 
 #define YEAR_DAYS(yy) ((((yy) % 4 == 0 && (yy) % 100 != 0) || (yy) % 400 == 0) ? 366 : 365)

@@ -42,10 +42,10 @@ int dsb_forget_policy_empty(const struct dsb_forget_policy *p);
 void dsb_forget_apply(const struct dsb_forget_policy *p, struct dsb_forget_item *items, size_t n,
     int64_t now);
 
-/* dsb_forget_tags_match(list, tags, ntags): 1 when a snapshot with ${tags} matches the keep-tag entry ${list}. */
+/* dsb_forget_tags_match(list, tags, ntags): 1 when ${tags} match the keep-tag entry ${list}. */
 int dsb_forget_tags_match(const char *list, char *const *tags, size_t ntags);
 
-/* dsb_forget_describe(p, it, out, n): the reasons as text, "daily, oldest weekly, within 10d, tag x". */
+/* dsb_forget_describe(p, it, out, n): the reasons as text: "daily, oldest weekly, within 10d". */
 void dsb_forget_describe(const struct dsb_forget_policy *p, const struct dsb_forget_item *it,
     char *out, size_t n);
 

@@ -108,7 +108,8 @@ int dsb_session_reload_index(struct dsb_session *s, int (*cb)(void *arg, const c
 		dsb_catalog_rollback(s->cat);
 		return r;
 	}
-	dsb_debug("reloaded the catalog's index from %llu index object(s)", (unsigned long long)c.loaded);
+	dsb_debug("reloaded the catalog's index from %llu index object(s)",
+	    (unsigned long long)c.loaded);
 	return 0;
 }
 

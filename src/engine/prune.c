@@ -326,7 +326,8 @@ static int plan(struct pruner *p)
 		return r;
 	if (p->missing_packs > 0)
 		return dsb_error(DSB_ERR_CORRUPT, "%llu pack(s) that snapshots need are missing; "
-		    "nothing was changed: run \"dsbackup check\"", (unsigned long long)p->missing_packs);
+		    "nothing was changed: run \"dsbackup check\"",
+		    (unsigned long long)p->missing_packs);
 	p->st->bytes_freed = p->freed_planned;
 	return 0;
 }

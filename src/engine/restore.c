@@ -172,7 +172,7 @@ static int write_content(struct restorer *r, const struct dsb_node *n, const cha
 	struct dsb_blob_ref ref;
 	uint8_t hash[32];
 	uint64_t off = 0;
-	char hex[65];
+	char hex[65], msg[512];
 	size_t i;
 	int rc;
 
@@ -193,10 +193,15 @@ static int write_content(struct restorer *r, const struct dsb_node *n, const cha
 			return 0;
 		}
 		dsb_sha256_update(r->sha, r->data.data, r->data.len);
+		/* libarchive reports a failed write(2) as ARCHIVE_WARN: anything but OK lost data */
 		if (!(n->sparse && all_zero(r->data.data, r->data.len)) &&
-		    archive_write_data_block(r->aw, r->data.data, r->data.len, (la_int64_t)off) < ARCHIVE_WARN) {
-			fail_entry(r, rel, target_full(r) ? "no space left on device" :
-			    archive_error_string(r->aw));
+		    archive_write_data_block(r->aw, r->data.data, r->data.len, (la_int64_t)off) != ARCHIVE_OK) {
+			if (target_full(r))
+				snprintf(msg, sizeof(msg), "no space left on device");
+			else
+				snprintf(msg, sizeof(msg), "%s: %s", archive_error_string(r->aw),
+				    strerror(archive_errno(r->aw)));
+			fail_entry(r, rel, msg);
 			return 0;
 		}
 		off += r->data.len;

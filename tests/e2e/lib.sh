@@ -208,6 +208,11 @@ objects() {
 	local kind=$1
 
 	shift
+	if s3_mode; then
+		[ $# -eq 0 ] || fail "objects: find arguments need a local repository"
+		aws_s3 s3 ls --recursive "s3://$S3_BUCKET/repo/$kind/" | awk '{ print $4 }'
+		return
+	fi
 	find "$REPO/$kind" -type f ! -name '.tmp-*' "$@"
 }
 

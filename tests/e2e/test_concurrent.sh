@@ -6,7 +6,7 @@
 # snapshot still restores bit for bit.
 . "$(dirname "$0")/lib.sh"
 
-init_repo
+init_repo --pack-size 1048576   # small packs: a killed backup has stored some early
 W="$T/trees"
 for i in 1 2 3 4 5 6; do
 	mkdir -p "$W/tree$i/sub"
@@ -67,12 +67,12 @@ expect_rc 0 dsb --catalog "$T/fresh.db" --json snapshots
 step "kill a large backup with SIGKILL while it runs"
 mkdir "$T/big"
 for j in 1 2 3 4; do
-	random_file "$T/big/f$j" $((50 * 1024 * 1024))
+	random_file "$T/big/f$j" $((16 * 1024 * 1024))
 done
 packs_before=$(count_objects data)
 "$DSB" -q backup "$T/big" >"$T/killed.out" 2>"$T/killed.err" &
 pid=$!
-# kill once it has stored a pack or two (at least 0.5 s in), so that it leaves unindexed packs
+# kill once it has stored two packs (at least 0.5 s in), so that it leaves unindexed packs
 sleep 0.5
 for _ in $(seq 200); do
 	[ "$(count_objects data)" -le $((packs_before + 1)) ] || break

@@ -134,6 +134,23 @@ if grep -q '/small$' "$OUT"; then
 	fail "ls PATH lists entries outside PATH"
 fi
 
+step "ls --json: one object per entry; a non-UTF-8 path comes as path_b64"
+expect_rc 0 dsb ls "$SNAP"
+nlines=$(wc -l <"$OUT")
+expect_rc 0 dsb --json ls "$SNAP"
+python3 - "$OUT" "$nlines" <<'EOF' || fail "ls --json is not as documented"
+import base64, json, sys
+lines = open(sys.argv[1], "rb").read().splitlines()
+assert len(lines) == int(sys.argv[2]), (len(lines), sys.argv[2])
+paths = set()
+for l in lines:
+    o = json.loads(l)
+    assert ("path" in o) != ("path_b64" in o), o
+    assert {"type", "mode", "size", "mtime"} <= set(o), o
+    paths.add(o["path"].encode() if "path" in o else base64.b64decode(o["path_b64"]))
+assert any(p.endswith(b"/names/bad\xff\xfename") for p in paths), "the non-UTF-8 name is missing"
+EOF
+
 step "snapshots --json is a JSON array of objects with id, time, host, paths, tags"
 expect_rc 0 dsb --json snapshots
 python3 - "$OUT" "$SNAP" "$S" <<'EOF' || fail "snapshots --json is not as documented"

@@ -230,7 +230,7 @@ START_TEST(test_weekly_and_combined)
 	/* weeks 2021-01, 2020-53, 2020-52 */
 	ck_assert_str_eq(apply(&g, &p, NOW, buf, sizeof(buf)),
 	    "2020-12-27T10:00:00Z 2021-01-03T10:00:00Z 2021-01-05T10:00:00Z");
-	/* an OR of the rules: daily 2 adds 01-04; monthly 2 adds nothing new (12-28 is December's newest) */
+	/* the rules are ORed: daily 2 adds 01-04, monthly 2 adds 12-28 (December's newest) */
 	p.keep_daily = 2;
 	p.keep_monthly = 2;
 	ck_assert_str_eq(apply(&g, &p, NOW, buf, sizeof(buf)),

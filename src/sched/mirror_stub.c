@@ -1,1 +1,0 @@
-typedef int dsb_mirror_stub;
