@@ -97,6 +97,7 @@ static int parse_one(const char *spec, struct fault *f)
 	int op, kind;
 
 	memset(f, 0, sizeof(*f));
+	atomic_init(&f->calls, 0);
 	if (colon == NULL || at == NULL || at < colon)
 		return -1;
 	slash = memchr(spec, '/', (size_t)(colon - spec));

@@ -95,8 +95,8 @@ static const char *const prune_setup[] = {
 	"DROP TABLE IF EXISTS temp.prune_live",
 	"DROP TABLE IF EXISTS temp.prune_packs",
 	"CREATE TEMP TABLE prune_live(id BLOB PRIMARY KEY NOT NULL) WITHOUT ROWID",
-	"CREATE TEMP TABLE prune_packs(id BLOB PRIMARY KEY NOT NULL, state INTEGER NOT NULL, "
-	"  unindexed INTEGER NOT NULL) WITHOUT ROWID",
+	("CREATE TEMP TABLE prune_packs(id BLOB PRIMARY KEY NOT NULL, state INTEGER NOT NULL, "
+	 "unindexed INTEGER NOT NULL) WITHOUT ROWID"),
 };
 
 int dsb_catalog_prune_new(struct dsb_catalog *c, struct dsb_catalog_prune **out)

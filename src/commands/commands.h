@@ -44,6 +44,7 @@ struct command {
 	{ "repo", required_argument, NULL, 'r' }, \
 	{ "catalog", required_argument, NULL, 0x1001 }, \
 	{ "password-file", required_argument, NULL, 0x1002 }, \
+	{ "password", required_argument, NULL, 0x1006 },  /* refused: not taken as --password-file */ \
 	{ "json", no_argument, NULL, 0x1003 }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \

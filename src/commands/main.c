@@ -201,6 +201,11 @@ int cli_global_option(struct cli *c, int opt, const char *arg)
 	case 'r': c->repo = arg; return 1;
 	case 0x1001: c->catalog = arg; return 1;
 	case 0x1002: c->password_file = arg; return 1;
+	case 0x1006:
+		/* "--password X" would otherwise abbreviate --password-file and echo X in an error */
+		fprintf(stderr, "dsbackup: there is no --password option: a password never goes on the "
+		    "command line (use --password-file FILE, DSBACKUP_PASSWORD_FILE or DSBACKUP_PASSWORD)\n");
+		return -1;
 	case 'c': c->config = arg; return 1;
 	case 0x1003: c->json = 1; return 1;
 	case 'q': c->quiet = 1; return 1;

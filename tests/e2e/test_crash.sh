@@ -6,10 +6,11 @@
 # delay between 0 and the duration of a normal backup (measured once), then:
 #   - no object that existed before the kill was changed or removed;
 #   - check is clean (packs of the killed backup are reported as unindexed);
-#   - the latest snapshot and one earlier snapshot (in turn, so that all are
-#     covered again and again; DSB_CRASH_VERIFY_ALL=1: every snapshot) restore
-#     bit for bit, compared with the listing (types, modes, owners, times,
-#     SHA-256) of the tree each was taken from;
+#   - every snapshot not restored yet (the previous backup's, and one the
+#     killed backup may have finished) and one earlier snapshot (in turn, so
+#     that all are covered again and again; DSB_CRASH_VERIFY_ALL=1: every
+#     snapshot) restore bit for bit, compared with the listing (types,
+#     modes, owners, times, SHA-256) of the tree each was taken from;
 #   - the next backup succeeds.
 # Then, through the fault backend (fault:<repo>, a stall fault logged to
 # DSBACKUP_FAULTS_LOG), kills at exact points: while a pack is stored, just
@@ -21,7 +22,7 @@
 # duration of the backups that succeed (crash_observe), so that a busy
 # machine does not turn them all into kills of finished runs.
 #   DSB_CRASH_ITERATIONS (default 50; 10 with DSB_QUICK=1), DSB_CRASH_SEED,
-#   DSB_CRASH_MIB (tree size, default 16), DSB_CRASH_CHURN (percent of the
+#   DSB_CRASH_MIB (tree size, default 8), DSB_CRASH_CHURN (percent of the
 #   files rewritten per iteration, default 40)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/crashlib.sh"
@@ -31,10 +32,10 @@ if [ -n "${DSB_QUICK:-}" ]; then
 else
 	iterations=${DSB_CRASH_ITERATIONS:-50}
 fi
-mib=${DSB_CRASH_MIB:-16}
+mib=${DSB_CRASH_MIB:-8}
 churn=${DSB_CRASH_CHURN:-40}
 S="$T/src"
-nfiles=240
+nfiles=160
 
 # ---- the source tree ----
 
@@ -92,6 +93,7 @@ take_snapshot() {
 }
 
 # verify SNAPSHOT: restores bit for bit
+declare -A VERIFIED=()
 verify() {
 	local id=$1 out="$T/restore"
 
@@ -103,6 +105,7 @@ verify() {
 		fail "snapshot ${id:0:12} does not restore what it was taken from"
 	fi
 	rm -rf "$out"
+	VERIFIED[$id]=1
 }
 
 # ---- what a kill left ----
@@ -159,14 +162,17 @@ after_kill() {
 			verify "$id"
 		done
 	else
-		verify "${SNAPS[-1]}"
-		k=$((rotate % ${#SNAPS[@]}))
+		for id in "${SNAPS[@]}"; do
+			[ -n "${VERIFIED[$id]:-}" ] || verify "$id"
+		done
+		verify "${SNAPS[$((rotate % ${#SNAPS[@]}))]}"
 		rotate=$((rotate + 1))
-		[ "$k" = $((${#SNAPS[@]} - 1)) ] || verify "${SNAPS[$k]}"
 	fi
 	start=$(crash_now)
-	take_snapshot
+	expect_rc 0 dsb --json backup "$S"
 	crash_observe "$(awk -v a="$start" -v b="$(crash_now)" 'BEGIN { printf "%.3f", b - a }')"
+	load_summary "$OUT"
+	record "$SNAP"
 	case $CRASH_DELAY in
 	[0-9]*) when="after ${CRASH_DELAY}s" ;;
 	*) when=$CRASH_DELAY ;;

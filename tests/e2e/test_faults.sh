@@ -225,9 +225,10 @@ faulted 1 'pack [0-9a-f]{64}: trailer unreadable' 'get/data:fail@2' check
 faulted 1 'pack [0-9a-f]{64}: trailer unreadable.*short read' 'get/data:short@2' check
 faulted 1 'pack [0-9a-f]{64}: trailer unreadable' 'get/data:flip@3' check
 faulted 1 'snapshot [0-9a-f]{64} is unreadable' 'get/snapshots:flip@1' check
-faulted 1 'tree of .* is unreadable' 'get/data:flip@1' check --catalog "$T/fresh-check.db"
-# --read-data reads each pack whole, after all other reads: count the reads to hit the first of those
+# check reads 3 parts (header, footer, trailer) of each of the n packs, then the trees
 n=$(find "$REPO/data" -type f | wc -l)
+faulted 1 'tree of .* is unreadable' "get/data:flip@$((3 * n + 1))" check
+# --read-data reads each pack whole, after all other reads: count the reads to hit the first of those
 DSBACKUP_FAULTS='get/data:stall@every1:0ms' DSBACKUP_FAULTS_LOG="$T/gets.log" \
     expect_rc 0 dsb -r "$FREPO" check --read-data
 g=$(wc -l <"$T/gets.log")
