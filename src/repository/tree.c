@@ -537,8 +537,12 @@ int dsb_tree_decode(const void *p, size_t len, struct dsb_tree *t)
 	size_t i;
 	int r = 0;
 
-	if ((root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+	if ((root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		/* jansson names every syntax error; it fails silently when an allocation does */
+		if (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0')
+			return dsb_error(DSB_ERR_NOMEM, "out of memory decoding a tree of %zu bytes", len);
 		return dsb_error(DSB_ERR_CORRUPT, "tree is not valid JSON: %s", jerr.text);
+	}
 	arr = json_object_get(root, "nodes");
 	if (!json_is_array(arr) || json_array_size(arr) > DSB_TREE_MAX_NODES) {
 		r = dsb_error(DSB_ERR_CORRUPT, "tree has no \"nodes\" array");
