@@ -181,8 +181,9 @@ static void log_fault(const struct fault *f, unsigned long call, const char *nam
 }
 
 /*
- * hit(st, op, name, kind_out): count this call against every fault of
- * ${op} whose prefix matches ${name}; the first fault due now is returned.
+ * hit(st, op, name, call): count this call against every fault of ${op}
+ * whose prefix matches ${name}; the first fault due now is returned, with
+ * its count of calls in *${call}.
  */
 static struct fault *hit(struct fault_state *st, enum fault_op op, const char *name,
     unsigned long *call)
@@ -214,9 +215,10 @@ static void stall(long ms)
 }
 
 /*
- * before(st, op, name, kind): the fault due for this call, after acting on
- * the ones that act before the call (stall: sleep; fail, enospc: the error
- * to return).  *errp is 0 when the call should go ahead.
+ * before(st, op, name, errp): act on the fault due for this call, if any:
+ * stall sleeps, fail and enospc set *${errp} to the error to return (else
+ * it is 0: go ahead); a short or flip fault is returned for the caller to
+ * apply to the data, NULL otherwise.
  */
 static struct fault *before(struct fault_state *st, enum fault_op op, const char *name, int *errp)
 {

@@ -32,7 +32,7 @@ case $build in /*) ;; *) build="$root/$build" ;; esac
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
 	read -r -a tests <<<"${DSB_VALGRIND_TESTS:-test_roundtrip_kinds test_incremental test_exclude_include \
-test_damage test_catalog test_password test_keys test_faults}"
+test_damage test_catalog test_password test_keys test_faults test_secrets test_disk_full}"
 fi
 
 echo "== building without sanitizers in $build"
@@ -42,6 +42,7 @@ cmake --build "$build" -j"$(nproc)" --target dsbackup >/dev/null
 logs="$build/valgrind-logs"
 rm -rf "$logs"
 mkdir -p "$logs"
+chmod 1777 "$logs"   # test_secrets runs dsbackup as nobody too
 wrapper="$build/dsbackup-valgrind"
 cat >"$wrapper" <<EOF
 #!/bin/sh

@@ -3,7 +3,7 @@
 # the repository.  The source is a tree of a few hundred files; between
 # iterations part of it is rewritten with new data, so every backup stores
 # new packs (1 MiB each).  Each iteration kills a backup after a random
-# delay between 0 and the duration of a normal backup (measured once), then:
+# delay between 0 and the duration of a normal backup, then:
 #   - no object that existed before the kill was changed or removed;
 #   - check is clean (packs of the killed backup are reported as unindexed);
 #   - every snapshot not restored yet (the previous backup's, and one the
@@ -15,8 +15,11 @@
 # Then, through the fault backend (fault:<repo>, a stall fault logged to
 # DSBACKUP_FAULTS_LOG), kills at exact points: while a pack is stored, just
 # before the index, just before the snapshot, and after the snapshot while
-# the lock is removed, each checked the same way.  At the end every
-# snapshot is restored and compared.  The phase each kill landed in
+# the lock is removed, each checked the same way.  At the end, check
+# --read-data, and every 4th snapshot and any not restored yet are restored
+# and compared (every one with DSB_CRASH_VERIFY_ALL=1; since stored objects
+# are immutable and were shown unchanged after each kill, each snapshot
+# still holds the bytes it was restored from).  The phase each kill landed in
 # (before any pack, packs written, index written, snapshot written) is
 # counted from what it left.  The delay of the random kills follows the
 # duration of the backups that succeed (crash_observe), so that a busy
@@ -209,9 +212,12 @@ for point in 'put/data:stall@2:120s' 'put/index:stall@1:120s' 'put/snapshots:sta
 	after_kill '*'
 done
 
-step "every one of the ${#SNAPS[@]} snapshots restores bit for bit"
-for id in "${SNAPS[@]}"; do
-	verify "$id"
+step "after all the kills: snapshots restore bit for bit (every 4th and any not restored yet; all with DSB_CRASH_VERIFY_ALL=1)"
+for k in "${!SNAPS[@]}"; do
+	id=${SNAPS[$k]}
+	if [ -n "${DSB_CRASH_VERIFY_ALL:-}" ] || [ -z "${VERIFIED[$id]:-}" ] || [ $((k % 4)) = 0 ]; then
+		verify "$id"
+	fi
 done
 expect_rc 0 dsb check --read-data
 grep -c 'in no index' "$ERR" >"$T/unindexed" || true
