@@ -10,6 +10,7 @@
 
 #include "dsbackup/backend.h"
 #include "dsbackup/error.h"
+#include "dsbackup/log.h"
 #include "dsbackup/util.h"
 
 /* Every driver, found by URL scheme; NULL-terminated. */
@@ -157,6 +158,44 @@ int dsb_backend_create(struct dsb_backend *be)
 	return 0;
 }
 
+/* check_component(c, n, name): one '/'-separated component of ${name}. */
+static int check_component(const char *c, size_t n, const char *name)
+{
+	if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.') ||
+	    (n >= 5 && strncmp(c, ".tmp-", 5) == 0))
+		return dsb_error(DSB_ERR_USAGE, "invalid object name \"%s\": empty, \".\", \"..\" "
+		    "or \".tmp-\" component", name);
+	return 0;
+}
+
+int dsb_backend_check_name(const char *name, int allow_empty)
+{
+	const char *c, *p;
+	size_t n;
+	int r;
+
+	if (name == NULL)
+		return dsb_error(DSB_ERR_USAGE, "missing object name");
+	n = strnlen(name, DSB_BACKEND_NAME_MAX + 1);
+	if (n == 0)
+		return allow_empty ? 0 : dsb_error(DSB_ERR_USAGE, "empty object name");
+	if (n > DSB_BACKEND_NAME_MAX)
+		return dsb_error(DSB_ERR_USAGE, "object name \"%.40s...\" is longer than %d bytes",
+		    name, DSB_BACKEND_NAME_MAX);
+	for (p = name; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return dsb_error(DSB_ERR_USAGE, "object name contains byte 0x%02x",
+			    (unsigned char)*p);
+	}
+	for (c = name;; c = p + 1) {
+		p = strchrnul(c, '/');
+		if ((r = check_component(c, (size_t)(p - c), name)) != 0)
+			return r;
+		if (*p == '\0')
+			return 0;
+	}
+}
+
 int dsb_backend_put(struct dsb_backend *be, const char *name, const void *p, size_t n,
     unsigned flags)
 {
@@ -205,6 +244,56 @@ int dsb_backend_remove(struct dsb_backend *be, const char *name)
 	if ((r = be->ops->remove(be->state, name)) != 0)
 		return dsb_error_wrap(r, "storage %s: removing %s", be->url, shown(name));
 	return 0;
+}
+
+/* remove_each(be, names, n, gone): remove_many for a driver without one. */
+static int remove_each(struct dsb_backend *be, const char *const *names, size_t n,
+    unsigned char *gone)
+{
+	char *first = NULL;
+	int r, rfirst = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		r = be->ops->remove(be->state, names[i]);
+		gone[i] = r == 0 || r == DSB_ERR_NOT_FOUND;
+		if (gone[i]) {
+			dsb_error_clear();
+			continue;
+		}
+		dsb_warn("storage %s: could not remove %s: %s", be->url, shown(names[i]), dsb_errmsg());
+		if (rfirst == 0) {
+			rfirst = r;
+			first = dsb_strdup(dsb_errmsg());
+		}
+	}
+	if (rfirst == 0)
+		return 0;
+	r = dsb_error(rfirst, "%s", first != NULL ? first : dsb_strerror(rfirst));
+	free(first);
+	return r;
+}
+
+int dsb_backend_remove_many(struct dsb_backend *be, const char *const *names, size_t n,
+    unsigned char *gone)
+{
+	size_t i, failed = 0;
+	int r;
+
+	if (be->ops->remove == NULL)
+		return unsupported(be, "remove objects");
+	if (n == 0)
+		return 0;
+	if (be->ops->remove_many != NULL)
+		r = be->ops->remove_many(be->state, names, n, gone);
+	else
+		r = remove_each(be, names, n, gone);
+	if (r == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		failed += !gone[i];
+	return dsb_error_wrap(r, "storage %s: %zu of %zu object(s) not removed, the first", be->url,
+	    failed, n);
 }
 
 /* The caller's callback, and whether it is what stopped the listing. */

@@ -136,6 +136,11 @@ static int fill_numbers(struct dsb_backend_options *o)
 			return r;
 		o->s3_retries = n == 0 ? -1 : (int)n;  /* -1: explicitly none */
 	}
+	if (o->s3_delete_batch == 0 && (v = env("DSBACKUP_S3_DELETE_BATCH")) != NULL) {
+		if ((r = parse_int("DSBACKUP_S3_DELETE_BATCH", v, 1, 1000, &n)) != 0)
+			return r;
+		o->s3_delete_batch = (int)n;
+	}
 	if (!o->insecure_tls && (v = env("DSBACKUP_S3_INSECURE_TLS")) != NULL) {
 		if ((r = parse_int("DSBACKUP_S3_INSECURE_TLS", v, 0, 1, &n)) != 0)
 			return r;

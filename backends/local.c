@@ -26,7 +26,6 @@
 #include "dsbackup/error.h"
 #include "dsbackup/util.h"
 
-#define LOCAL_NAME_MAX 1024      /* longest object name, in bytes */
 #define LOCAL_LIST_DEPTH 8       /* deepest directory list() descends into */
 #define LOCAL_TMP_PREFIX ".tmp-"
 #define LOCAL_TMP_RANDOM 16      /* random bytes in a temporary file name */
@@ -52,52 +51,6 @@ static int sys_error(int e, const char *what, const char *path)
 static int is_tmp_name(const char *component)
 {
 	return strncmp(component, LOCAL_TMP_PREFIX, strlen(LOCAL_TMP_PREFIX)) == 0;
-}
-
-static int check_component(const char *c, size_t n)
-{
-	if (n == 0)
-		return dsb_error(DSB_ERR_USAGE, "empty path component");
-	if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-		return dsb_error(DSB_ERR_USAGE, "\".\" or \"..\" path component");
-	if (is_tmp_name(c))
-		return dsb_error(DSB_ERR_USAGE, "component starting with \"%s\" (reserved)",
-		    LOCAL_TMP_PREFIX);
-	return 0;
-}
-
-/*
- * validate_name(name, allow_empty): an object name is 1 to LOCAL_NAME_MAX
- * bytes of printable ASCII, split by '/' into components that are neither
- * empty, ".", ".." nor start with ".tmp-".  The empty name (the root) is
- * accepted only if ${allow_empty}.  0 or DSB_ERR_USAGE.
- */
-static int validate_name(const char *name, int allow_empty)
-{
-	const char *c, *p;
-	size_t n;
-	int r;
-
-	if (name == NULL)
-		return dsb_error(DSB_ERR_USAGE, "missing object name");
-	n = strnlen(name, LOCAL_NAME_MAX + 1);
-	if (n == 0)
-		return allow_empty ? 0 : dsb_error(DSB_ERR_USAGE, "empty object name");
-	if (n > LOCAL_NAME_MAX)
-		return dsb_error(DSB_ERR_USAGE, "object name \"%.40s...\" is longer than %d bytes",
-		    name, LOCAL_NAME_MAX);
-	for (p = name; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-			return dsb_error(DSB_ERR_USAGE, "object name contains byte 0x%02x",
-			    (unsigned char)*p);
-	}
-	for (c = name;; c = p + 1) {
-		p = strchrnul(c, '/');
-		if ((r = check_component(c, (size_t)(p - c))) != 0)
-			return dsb_error_wrap(r, "invalid object name \"%s\"", name);
-		if (*p == '\0')
-			return 0;
-	}
 }
 
 /* local_path_n(lc, name, n, out, size): "<root>/<first n bytes of name>", or the root if n is 0. */
@@ -286,7 +239,7 @@ static int local_put(void *state, const char *name, const void *p, size_t n, uns
 		r = dsb_error(DSB_ERR_INTERNAL, "unknown put flags 0x%x", flags);
 		goto out;
 	}
-	if ((r = validate_name(name, 0)) != 0 ||
+	if ((r = dsb_backend_check_name(name, 0)) != 0 ||
 	    (r = local_path(lc, name, path, sizeof(path))) != 0 ||
 	    (r = temp_path(path, tmp, sizeof(tmp))) != 0)
 		goto out;
@@ -371,7 +324,7 @@ static int local_get(void *state, const char *name, uint64_t off, uint64_t len,
 	int fd = -1, r = DSB_ERR_INTERNAL;
 
 	dsb_buf_reset(out);
-	if ((r = validate_name(name, 0)) != 0 ||
+	if ((r = dsb_backend_check_name(name, 0)) != 0 ||
 	    (r = local_path(lc, name, path, sizeof(path))) != 0 ||
 	    (r = open_object(path, &fd, &size)) != 0 ||
 	    (r = check_range(path, size, off, &len)) != 0)
@@ -397,7 +350,7 @@ static int local_stat(void *state, const char *name, uint64_t *size)
 	struct stat st;
 	int r;
 
-	if ((r = validate_name(name, 0)) != 0 ||
+	if ((r = dsb_backend_check_name(name, 0)) != 0 ||
 	    (r = local_path(lc, name, path, sizeof(path))) != 0)
 		return r;
 	if (stat(path, &st) != 0) {
@@ -416,7 +369,7 @@ static int local_remove(void *state, const char *name)
 	char path[PATH_MAX];
 	int r;
 
-	if ((r = validate_name(name, 0)) != 0 ||
+	if ((r = dsb_backend_check_name(name, 0)) != 0 ||
 	    (r = local_path(lc, name, path, sizeof(path))) != 0)
 		return r;
 	if (unlink(path) != 0) {
@@ -530,7 +483,7 @@ static int local_list(void *state, const char *dir, dsb_backend_list_cb cb, void
 	char path[PATH_MAX];
 	int fd, r;
 
-	if ((r = validate_name(dir, 1)) != 0 ||
+	if ((r = dsb_backend_check_name(dir, 1)) != 0 ||
 	    (r = local_path(lc, dir, path, sizeof(path))) != 0)
 		return r;
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {

@@ -13,7 +13,8 @@
  * Content-MD5.  DSB_PUT_NO_OVERWRITE is "If-None-Match: *".  get() reads
  * ranges; list() is ListObjectsV2 with continuation tokens; remove() looks
  * the object up first (S3 deletes of missing keys succeed) and deletes its
- * version, so that object lock can refuse it.
+ * version, so that object lock can refuse it; remove_many() is DeleteObjects
+ * (s3_delete.c).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -30,7 +31,6 @@
 #include "dsbackup/util.h"
 #include "s3_internal.h"
 
-#define S3_NAME_MAX 1024
 #define S3_BUCKET_MAX 255
 #define S3_DEFAULT_THRESHOLD ((uint64_t)64 << 20)
 #define S3_DEFAULT_PART_SIZE ((uint64_t)16 << 20)
@@ -43,44 +43,6 @@
 #define S3_SMALL_ANSWER ((size_t)1 << 20)
 
 /* ---- names ---- */
-
-static int check_component(const char *c, size_t n, const char *name)
-{
-	if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.') ||
-	    (n >= 5 && strncmp(c, ".tmp-", 5) == 0))
-		return dsb_error(DSB_ERR_USAGE, "invalid object name \"%s\": empty, \".\", \"..\" "
-		    "or \".tmp-\" component", name);
-	return 0;
-}
-
-/* validate_name(name, allow_empty): the object name rules of backend.h. */
-static int validate_name(const char *name, int allow_empty)
-{
-	const char *c, *p;
-	size_t n;
-	int r;
-
-	if (name == NULL)
-		return dsb_error(DSB_ERR_USAGE, "missing object name");
-	n = strnlen(name, S3_NAME_MAX + 1);
-	if (n == 0)
-		return allow_empty ? 0 : dsb_error(DSB_ERR_USAGE, "empty object name");
-	if (n > S3_NAME_MAX)
-		return dsb_error(DSB_ERR_USAGE, "object name \"%.40s...\" is longer than %d bytes",
-		    name, S3_NAME_MAX);
-	for (p = name; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-			return dsb_error(DSB_ERR_USAGE, "object name contains byte 0x%02x",
-			    (unsigned char)*p);
-	}
-	for (c = name;; c = p + 1) {
-		p = strchrnul(c, '/');
-		if ((r = check_component(c, (size_t)(p - c), name)) != 0)
-			return r;
-		if (*p == '\0')
-			return 0;
-	}
-}
 
 static char *object_key(const struct s3 *s3, const char *name)
 {
@@ -169,8 +131,7 @@ static int single_put(struct s3 *s3, const char *name, const char *key, const vo
 	return s3_http_error(s3, &req, &resp);
 }
 
-/* head(s3, key, resp): HEAD the object; 0 with ${resp} for any answer. */
-static int head(struct s3 *s3, const char *key, struct s3_resp *resp)
+int s3_head(struct s3 *s3, const char *key, struct s3_resp *resp)
 {
 	struct s3_req req = { .method = "HEAD", .key = key };
 
@@ -186,7 +147,7 @@ static int s3_put(void *state, const char *name, const void *p, size_t n, unsign
 
 	if ((flags & ~(unsigned)DSB_PUT_NO_OVERWRITE) != 0)
 		return dsb_error(DSB_ERR_INTERNAL, "unknown put flags 0x%x", flags);
-	if ((r = validate_name(name, 0)) != 0)
+	if ((r = dsb_backend_check_name(name, 0)) != 0)
 		return r;
 	if ((key = object_key(s3, name)) == NULL)
 		return DSB_ERR_NOMEM;
@@ -196,7 +157,7 @@ static int s3_put(void *state, const char *name, const void *p, size_t n, unsign
 	}
 	/* multipart: no conditional completion everywhere; look first (the names are content hashes) */
 	if ((flags & DSB_PUT_NO_OVERWRITE) != 0) {
-		if ((r = head(s3, key, &resp)) != 0)
+		if ((r = s3_head(s3, key, &resp)) != 0)
 			goto out;
 		if (resp.status == 200) {
 			r = dsb_error(DSB_ERR_EXISTS, "object %s/%s already exists", s3->bucket, key);
@@ -315,7 +276,7 @@ static int s3_get(void *state, const char *name, uint64_t off, uint64_t len, str
 	int r;
 
 	dsb_buf_reset(out);
-	if ((r = validate_name(name, 0)) != 0)
+	if ((r = dsb_backend_check_name(name, 0)) != 0)
 		return r;
 	if (len > SIZE_MAX || (len > 0 && off > UINT64_MAX - len))
 		return dsb_error(DSB_ERR_LIMIT, "cannot read %llu bytes of %s into memory",
@@ -340,7 +301,7 @@ static int s3_stat(void *state, const char *name, uint64_t *size)
 	char *key = NULL;
 	int r;
 
-	if ((r = validate_name(name, 0)) != 0)
+	if ((r = dsb_backend_check_name(name, 0)) != 0)
 		return r;
 	if ((key = object_key(s3, name)) == NULL)
 		return DSB_ERR_NOMEM;
@@ -378,12 +339,12 @@ static int s3_remove(void *state, const char *name)
 	char *key = NULL;
 	int r;
 
-	if ((r = validate_name(name, 0)) != 0)
+	if ((r = dsb_backend_check_name(name, 0)) != 0)
 		return r;
 	if ((key = object_key(s3, name)) == NULL)
 		return DSB_ERR_NOMEM;
 	req.key = key;
-	if ((r = head(s3, key, &h)) != 0)
+	if ((r = s3_head(s3, key, &h)) != 0)
 		goto out;
 	if (h.status != 200) {
 		req.method = "HEAD";
@@ -417,7 +378,7 @@ static int report_page(const struct s3 *s3, const struct s3_list_page *page,
 	for (i = 0; i < page->count; i++) {
 		const char *key = page->entries[i].key;
 
-		if (strncmp(key, s3->prefix, plen) != 0 || validate_name(key + plen, 0) != 0) {
+		if (strncmp(key, s3->prefix, plen) != 0 || dsb_backend_check_name(key + plen, 0) != 0) {
 			dsb_error_clear();
 			dsb_debug("%s: skipping the key \"%.200s\", not an object name", s3->display, key);
 			continue;
@@ -463,7 +424,7 @@ static int s3_list(void *state, const char *dir, dsb_backend_list_cb cb, void *a
 	char *prefix = NULL, *token = NULL;
 	int r;
 
-	if ((r = validate_name(dir, 1)) != 0)
+	if ((r = dsb_backend_check_name(dir, 1)) != 0)
 		return r;
 	if ((prefix = dsb_asprintf("%s%s%s", s3->prefix, dir, *dir != '\0' ? "/" : "")) == NULL)
 		return DSB_ERR_NOMEM;
@@ -585,6 +546,7 @@ static int apply_options(struct s3 *s3, const struct dsb_backend_options *o)
 	s3->connections = o->s3_connections > 0 ? o->s3_connections : S3_DEFAULT_CONNECTIONS;
 	s3->retries = o->s3_retries > 0 ? o->s3_retries : o->s3_retries < 0 ? 0 : S3_DEFAULT_RETRIES;
 	s3->retry_seconds = S3_RETRY_SECONDS;
+	s3->delete_batch = o->s3_delete_batch > 0 ? o->s3_delete_batch : S3_DELETE_BATCH_MAX;
 	s3->multipart_threshold = o->s3_multipart_threshold > 0 ? o->s3_multipart_threshold :
 	    S3_DEFAULT_THRESHOLD;
 	s3->part_size = o->s3_part_size > 0 ? o->s3_part_size : S3_DEFAULT_PART_SIZE;
@@ -653,6 +615,7 @@ const struct dsb_backend_ops dsb_backend_s3 = {
 	.get = s3_get,
 	.stat = s3_stat,
 	.remove = s3_remove,
+	.remove_many = s3_remove_many,
 	.list = s3_list,
 	.close = s3_close,
 };

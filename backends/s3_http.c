@@ -579,8 +579,14 @@ int s3_http_error(const struct s3 *s3, const struct s3_req *req, const struct s3
 	const char *what = resp->err.code[0] != '\0' ? resp->err.code :
 	    resp->status == 404 ? "NotFound" : "no error details";
 
-	return dsb_error(code, "s3 %s %s/%s: HTTP %ld %s%s%s", req->method, s3->bucket,
-	    shown_key(req), resp->status, what, resp->err.message[0] ? ": " : "", resp->err.message);
+	char tries[48] = "";
+
+	/* a transient status that outlasted the retries says so */
+	if (resp->tries > 1)
+		snprintf(tries, sizeof(tries), " (after %d attempts)", resp->tries);
+	return dsb_error(code, "s3 %s %s/%s: HTTP %ld %s%s%s%s", req->method, s3->bucket,
+	    shown_key(req), resp->status, what, resp->err.message[0] ? ": " : "", resp->err.message,
+	    tries);
 }
 
 int s3_content_md5(const void *p, size_t n, char *out, size_t size)

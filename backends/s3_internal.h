@@ -4,6 +4,7 @@
  *   s3.c            the driver: URL, open/close, the backend operations
  *   s3_http.c       one signed request with retries, over a pool of curl handles
  *   s3_multipart.c  large objects: initiate, parallel parts, complete or abort
+ *   s3_delete.c     many objects at once: DeleteObjects in batches
  *   s3_sigv4.c      the signature;  s3_xml.c  the answers;  s3_credentials.c  the keys
  */
 #ifndef DSB_S3_INTERNAL_H
@@ -22,6 +23,7 @@
 #define S3_MAX_QUERY 6
 #define S3_MAX_HEADERS 14         /* extra headers of one request */
 #define S3_ERROR_BODY_MAX 65536   /* an error answer kept for its Code and Message */
+#define S3_DELETE_BATCH_MAX 1000  /* keys per DeleteObjects request, the S3 limit */
 
 /* Request counters, for the debug summary at close (requests per GB). */
 enum s3_counter { S3_N_GET, S3_N_PUT, S3_N_HEAD, S3_N_DELETE, S3_N_POST, S3_N_LIST,
@@ -59,6 +61,8 @@ struct s3 {
 	uint64_t part_size;
 	int retries;            /* attempts after the first, for ordinary requests */
 	int retry_seconds;      /* total time budget of one request's retries */
+	int delete_batch;       /* keys per DeleteObjects request, 1..S3_DELETE_BATCH_MAX */
+	int versioning;         /* the bucket's, read once: 0 not yet, 1 off, 2 on (atomic) */
 
 	pthread_mutex_t pool_lock;
 	void *pool[S3_POOL_MAX];  /* idle CURL easy handles, connections kept alive */
@@ -156,6 +160,17 @@ int s3_cache_get(struct s3 *s3, const char *name, uint64_t off, uint64_t len, st
 void s3_cache_put(struct s3 *s3, const char *name, uint64_t off, struct dsb_buf *data);
 /* s3_cache_release(s3): free every window. */
 void s3_cache_release(struct s3 *s3);
+
+/* s3_head(s3, key, resp): HEAD the object; 0 with ${resp} for any answer. */
+int s3_head(struct s3 *s3, const char *key, struct s3_resp *resp);
+
+/*
+ * s3_remove_many(state, names, n, gone): the backend's remove_many: HEAD
+ * each object first only in a versioned bucket (to delete the version, so
+ * that object lock can refuse it), then DeleteObjects in Quiet mode,
+ * s3->delete_batch keys per request.
+ */
+int s3_remove_many(void *state, const char *const *names, size_t n, unsigned char *gone);
 
 /* s3_lock_applies(s3, name): object lock headers go on this object. */
 int s3_lock_applies(const struct s3 *s3, const char *name);

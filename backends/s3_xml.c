@@ -548,34 +548,58 @@ int s3_xml_parse_upload_id(const char *p, size_t n, char *out, size_t size)
 struct delete_doc {
 	struct s3_delete_result *out;
 	int is_delete;
+	s3_delete_error_cb cb;
+	void *arg;
+	char key[1025];              /* of the <Error> being read */
+	struct s3_xml_error error;
 };
+
+/* delete_error_done(d): an <Error> closed: keep the first, report each. */
+static int delete_error_done(struct delete_doc *d)
+{
+	struct s3_delete_result *o = d->out;
+	int r = 0;
+
+	if (o->errors++ == 0) {
+		memcpy(o->key, d->key, sizeof(o->key));
+		o->error = d->error;
+	}
+	if (d->cb != NULL)
+		r = d->cb(d->arg, d->key, &d->error);
+	memset(d->key, 0, sizeof(d->key));
+	memset(&d->error, 0, sizeof(d->error));
+	return r;
+}
 
 static int delete_cb(void *arg, const char *path, const char *text, size_t len)
 {
 	struct delete_doc *d = arg;
-	struct s3_delete_result *o = d->out;
-	int first = o->errors == 0;
 
 	if (strcmp(path, "/DeleteResult") == 0)
 		d->is_delete = 1;
 	else if (strcmp(path, "/DeleteResult/Deleted") == 0)
-		o->deleted++;
+		d->out->deleted++;
 	else if (strcmp(path, "/DeleteResult/Error") == 0)
-		o->errors++;
-	else if (first && strcmp(path, "/DeleteResult/Error/Key") == 0)
-		copy_printable(o->key, sizeof(o->key), text, len);
-	else if (first && strcmp(path, "/DeleteResult/Error/Code") == 0)
-		copy_printable(o->error.code, sizeof(o->error.code), text, len);
-	else if (first && strcmp(path, "/DeleteResult/Error/Message") == 0)
-		copy_printable(o->error.message, sizeof(o->error.message), text, len);
+		return delete_error_done(d);
+	else if (strcmp(path, "/DeleteResult/Error/Key") == 0)
+		copy_printable(d->key, sizeof(d->key), text, len);
+	else if (strcmp(path, "/DeleteResult/Error/Code") == 0)
+		copy_printable(d->error.code, sizeof(d->error.code), text, len);
+	else if (strcmp(path, "/DeleteResult/Error/Message") == 0)
+		copy_printable(d->error.message, sizeof(d->error.message), text, len);
 	return 0;
 }
 
-int s3_xml_parse_delete(const char *p, size_t n, struct s3_delete_result *out)
+int s3_xml_parse_delete(const char *p, size_t n, struct s3_delete_result *out,
+    s3_delete_error_cb cb, void *arg)
 {
-	struct delete_doc d = { .out = out };
+	struct delete_doc d;
 	int r;
 
+	memset(&d, 0, sizeof(d));
+	d.out = out;
+	d.cb = cb;
+	d.arg = arg;
 	memset(out, 0, sizeof(*out));
 	if ((r = s3_xml_walk(p, n, delete_cb, &d)) != 0)
 		return r;

@@ -78,7 +78,19 @@ struct s3_delete_result {
 	struct s3_xml_error error;
 };
 
-/* s3_xml_parse_delete(p, n, out): 0 or DSB_ERR_CORRUPT. */
-int s3_xml_parse_delete(const char *p, size_t n, struct s3_delete_result *out);
+/*
+ * s3_delete_error_cb(arg, key, error): one <Error> of a <DeleteResult>, with
+ * its <Key> (printable, cut at 1024 bytes) and <Code>/<Message>.  A non-zero
+ * return stops the parse and is returned.
+ */
+typedef int (*s3_delete_error_cb)(void *arg, const char *key, const struct s3_xml_error *error);
+
+/*
+ * s3_xml_parse_delete(p, n, out, cb, arg): fill ${out}, and call ${cb} (if
+ * not NULL) for every <Error> in document order.  0, DSB_ERR_CORRUPT or
+ * ${cb}'s value.
+ */
+int s3_xml_parse_delete(const char *p, size_t n, struct s3_delete_result *out,
+    s3_delete_error_cb cb, void *arg);
 
 #endif

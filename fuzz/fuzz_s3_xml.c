@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_list(p, size);
 	if (s3_xml_parse_upload_id(p, size, id, sizeof(id)) == 0)
 		FUZZ_CHECK(id[0] != '\0' && strlen(id) < sizeof(id));
-	if (s3_xml_parse_delete(p, size, &d) == 0) {
+	if (s3_xml_parse_delete(p, size, &d, NULL, NULL) == 0) {
 		check_printable(d.key, sizeof(d.key));
 		check_printable(d.error.code, sizeof(d.error.code));
 	}

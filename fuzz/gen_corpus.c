@@ -255,6 +255,33 @@ static void object_seeds(const struct dsb_buf *index)
 	dsb_buf_release(&plain);
 }
 
+/* rotation_seeds(kdf, rcpt): keyring, write-only and run-key slots (FORMAT.md §4) */
+static void rotation_seeds(const struct dsb_kdf_params *kdf, const char *rcpt)
+{
+	struct dsb_keys *rot = NULL, *wo = NULL, *esc = NULL;
+	struct dsb_buf b;
+
+	dsb_buf_init(&b, 0);
+	need(dsb_keys_rotate(fuzz_keys(), 0, &rot) == 0, "rotate");
+	/* sealed under the fixed keys' data key, the older key of the ring */
+	need(dsb_keyring_seal(rot, 1, "fuzzhost", "fuzz", &b) == 0, "keyring");
+	seed("keyslot", "keyring", "", 0, b.data, b.len);
+	need(dsb_keyslot_create_write_only(rot, FUZZ_PASSWORD, strlen(FUZZ_PASSWORD), kdf,
+	    "fuzzhost", "fuzz", &b) == 0, "write-only slot");
+	seed("keyslot", "write_only", "", 0, b.data, b.len);
+	need(dsb_keyslot_open(b.data, b.len, FUZZ_PASSWORD, strlen(FUZZ_PASSWORD), &wo) == 0,
+	    "write-only open");
+	need(dsb_runkey_create(wo, "fuzzhost", "fuzz", &b) == 0, "run-key");
+	seed("keyslot", "run_key", "", 0, b.data, b.len);
+	need(dsb_keys_escrow_key(rot, &esc) == 0 &&
+	    dsb_runkey_create_to(esc, rcpt, "fuzzhost", "fuzz", &b) == 0, "escrow run-key");
+	seed("keyslot", "run_key_escrow", "", 0, b.data, b.len);
+	dsb_keys_free(esc);
+	dsb_keys_free(wo);
+	dsb_keys_free(rot);
+	dsb_buf_release(&b);
+}
+
 static void keyslot_seeds(void)
 {
 	struct dsb_kdf_params kdf = { 10, 1, 1 };
@@ -279,6 +306,7 @@ static void keyslot_seeds(void)
 	seed("keyslot", "escrow_share", "", 0, shares[0].data, shares[0].len);
 	dsb_buf_release(&shares[0]);
 	dsb_buf_release(&shares[1]);
+	rotation_seeds(&kdf, rcpt[0]);
 	dsb_identity_free(ids[0]);
 	dsb_identity_free(ids[1]);
 	dsb_buf_release(&b);

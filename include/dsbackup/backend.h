@@ -50,6 +50,16 @@ struct dsb_backend_ops {
 	/* remove(state, name): DSB_ERR_NOT_FOUND if missing. */
 	int (*remove)(void *state, const char *name);
 	/*
+	 * remove_many(state, names, n, gone): remove the objects ${names}[0..n)
+	 * in as few requests as the service allows (S3 DeleteObjects).  Optional:
+	 * NULL means dsb_backend_remove_many loops over remove.  A missing object
+	 * counts as removed.  Every object is tried; ${gone}[i] is set to 1 for
+	 * each one that is gone afterwards, 0 for the others.  0 if all are gone,
+	 * else the error of the first that is not (its name in the message, e.g.
+	 * refused under object lock), each failure logged with its name.
+	 */
+	int (*remove_many)(void *state, const char *const *names, size_t n, unsigned char *gone);
+	/*
 	 * list(state, dir, cb, arg): every object below "${dir}/", any depth, names relative to the root.
 	 * In no particular order; "" lists the whole repository; a missing ${dir} lists nothing (0).
 	 */
@@ -80,6 +90,7 @@ struct dsb_backend_options {
 	int s3_retries;                  /* DSBACKUP_S3_RETRIES: retries of a failed request; default 8 */
 	uint64_t s3_multipart_threshold; /* DSBACKUP_S3_MULTIPART_THRESHOLD: bytes (K, M, G); 64M */
 	uint64_t s3_part_size;           /* DSBACKUP_S3_PART_SIZE: bytes, at least 5M; 16M */
+	int s3_delete_batch;             /* DSBACKUP_S3_DELETE_BATCH: keys per DeleteObjects, 1..1000; 1000 */
 	int insecure_tls;                /* DSBACKUP_S3_INSECURE_TLS=1: do not verify certificates */
 };
 
@@ -116,6 +127,15 @@ int dsb_backend_open(const char *url, struct dsb_backend **out);
 /* dsb_backend_close(be): NULL is fine. */
 void dsb_backend_close(struct dsb_backend *be);
 
+#define DSB_BACKEND_NAME_MAX 1024  /* longest object name, in bytes */
+
+/*
+ * dsb_backend_check_name(name, allow_empty): 0 if ${name} follows the rules
+ * above, else DSB_ERR_USAGE naming what is wrong.  The empty name (the root,
+ * for list) is accepted only if ${allow_empty}.  Drivers call it first.
+ */
+int dsb_backend_check_name(const char *name, int allow_empty);
+
 /* Wrappers that call the driver and add the object name to the error message. */
 int dsb_backend_create(struct dsb_backend *be);
 int dsb_backend_put(struct dsb_backend *be, const char *name, const void *p, size_t n, unsigned flags);
@@ -123,6 +143,13 @@ int dsb_backend_get(struct dsb_backend *be, const char *name, uint64_t off, uint
     struct dsb_buf *out);
 int dsb_backend_stat(struct dsb_backend *be, const char *name, uint64_t *size);
 int dsb_backend_remove(struct dsb_backend *be, const char *name);
+/*
+ * dsb_backend_remove_many(be, names, n, gone): the driver's remove_many, or
+ * remove() for each name (DSB_ERR_NOT_FOUND counting as removed) when it has
+ * none; same contract.  The error names the storage and how many of ${n} failed.
+ */
+int dsb_backend_remove_many(struct dsb_backend *be, const char *const *names, size_t n,
+    unsigned char *gone);
 int dsb_backend_list(struct dsb_backend *be, const char *dir, dsb_backend_list_cb cb, void *arg);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * catalog.h: the local SQLite cache of a repository: its index (blob ->
- * pack, offset, length), its snapshots, and each snapshot's file listing.
+ * pack, offset, length), its snapshots, and their file listings (stored per tree).
  * The catalog is never the truth: everything in it can be rebuilt from the
  * backend ("dsbackup catalog rebuild").  WAL mode, PRAGMA user_version
  * schema versions with migrations, busy timeout so that several processes
@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DSB_CATALOG_SCHEMA_VERSION 2
+#define DSB_CATALOG_SCHEMA_VERSION 3
 
 struct dsb_catalog;
 
@@ -32,7 +32,9 @@ struct dsb_catalog;
  * then moves it aside and rebuilds; DSB_ERR_CATALOG for other SQLite errors;
  * DSB_ERR_IO or DSB_ERR_NOSPACE when the directory or file cannot be created.
  * An up-to-date catalog opens without the write lock, so opening does not
- * wait for another process's transaction.
+ * wait for another process's transaction.  A NULL ${repo_id} opens the
+ * catalog of whichever repository it belongs to, without the backend (for
+ * "find"); DSB_ERR_NOT_FOUND when it records none.
  */
 int dsb_catalog_open(const char *path, const char *repo_id, struct dsb_catalog **out);
 
@@ -48,7 +50,7 @@ int dsb_catalog_begin(struct dsb_catalog *c);
 int dsb_catalog_commit(struct dsb_catalog *c);
 void dsb_catalog_rollback(struct dsb_catalog *c);
 
-/* dsb_catalog_clear(c): delete every index, pack, snapshot and file row (before a rebuild). */
+/* dsb_catalog_clear(c): delete every index, pack, snapshot and listing row (before a rebuild). */
 int dsb_catalog_clear(struct dsb_catalog *c);
 
 /* ---- index ---- */
@@ -75,6 +77,12 @@ int dsb_catalog_add_pack(struct dsb_catalog *c, const struct dsb_pack_info *pack
 int dsb_catalog_get_pack(struct dsb_catalog *c, const uint8_t id[32], struct dsb_pack_info *out);
 /* dsb_catalog_add_blob(c, id, loc): insert; an existing entry for ${id} is kept. */
 int dsb_catalog_add_blob(struct dsb_catalog *c, const uint8_t id[32], const struct dsb_blob_loc *loc);
+/*
+ * dsb_catalog_put_blob(c, id, loc, replace): as add_blob (which keeps the
+ * location known first), but with ${replace} the new location wins.
+ */
+int dsb_catalog_put_blob(struct dsb_catalog *c, const uint8_t id[32], const struct dsb_blob_loc *loc,
+    int replace);
 /* dsb_catalog_find_blob(c, id, out): 0 or DSB_ERR_NOT_FOUND. ${out} may be NULL. */
 int dsb_catalog_find_blob(struct dsb_catalog *c, const uint8_t id[32], struct dsb_blob_loc *out);
 /* dsb_catalog_foreach_pack(c, cb, arg): every pack in id order; a non-zero cb return stops and is returned. */
@@ -106,7 +114,12 @@ struct dsb_catalog_snapshot {
  * digits (else DSB_ERR_CORRUPT); a NULL host is stored as "".
  */
 int dsb_catalog_add_snapshot(struct dsb_catalog *c, const struct dsb_catalog_snapshot *s);
-/* dsb_catalog_remove_snapshot(c, id): also removes its file listing; an unknown ${id} is not an error. */
+/*
+ * dsb_catalog_remove_snapshot(c, id): an unknown ${id} is not an error.  Also
+ * drops the listed trees that no remaining listed snapshot reaches: one walk
+ * over the distinct trees still in use (directories, not files), done here
+ * so that no caller can leave garbage behind.
+ */
 int dsb_catalog_remove_snapshot(struct dsb_catalog *c, const char *id);
 /* dsb_catalog_has_snapshot(c, id): 1, 0 or error. */
 int dsb_catalog_has_snapshot(struct dsb_catalog *c, const char *id);
@@ -124,7 +137,16 @@ int dsb_catalog_resolve_snapshot(struct dsb_catalog *c, const char *name, char i
 /* dsb_catalog_get_snapshot_json(c, id, json): malloc'd copy of the JSON; DSB_ERR_NOT_FOUND. */
 int dsb_catalog_get_snapshot_json(struct dsb_catalog *c, const char *id, char **json);
 
-/* ---- file listings ---- */
+/*
+ * ---- file listings (catalog_files.c) ----
+ *
+ * Listings are kept per tree, not per snapshot: the entries of tree ${id}
+ * are stored once however many snapshots share it (a directory that did not
+ * change keeps its tree id), and a snapshot's listing is the walk from its
+ * root tree.  A tree is marked listed once it and all its subtrees are in,
+ * so a fill that stopped half-way is redone.  Removing a snapshot drops the
+ * trees no remaining listed snapshot reaches (see dsb_catalog_remove_snapshot).
+ */
 
 struct dsb_catalog_file {
 	const char *path;   /* absolute path as backed up, e.g. "/srv/data/a.txt" */
@@ -134,24 +156,60 @@ struct dsb_catalog_file {
 	int64_t mtime;      /* seconds */
 };
 
-/* dsb_catalog_add_file(c, snapshot_id, f): one row of a snapshot's listing (insert or replace by path). */
-int dsb_catalog_add_file(struct dsb_catalog *c, const char *snapshot_id,
-    const struct dsb_catalog_file *f);
+/* One entry of a tree: a file, directory (${subtree} its tree id, else NULL), link... */
+struct dsb_catalog_entry {
+	const char *name;        /* one path component: no '/', not empty */
+	int type;                /* DSB_NODE_* from tree.h */
+	uint32_t mode;
+	uint64_t size;
+	int64_t mtime;
+	const uint8_t *subtree;  /* 32 bytes, or NULL */
+};
+
+/* dsb_catalog_add_tree_entry(c, tree, e): one entry of tree ${tree} (insert or replace by name). */
+int dsb_catalog_add_tree_entry(struct dsb_catalog *c, const uint8_t tree[32],
+    const struct dsb_catalog_entry *e);
 /*
- * dsb_catalog_set_listed(c, id) / dsb_catalog_is_listed(c, id): the listing of
- * ${id} is complete (1, 0 or error).  set_listed on an unknown snapshot is
- * DSB_ERR_NOT_FOUND; is_listed of an unknown snapshot is 0.
+ * dsb_catalog_set_tree_listed(c, tree) / dsb_catalog_tree_is_listed(c, tree):
+ * every entry of ${tree} and of its subtrees is in (1, 0 or error).  Mark a
+ * tree only after its subtrees.
  */
-int dsb_catalog_set_listed(struct dsb_catalog *c, const char *snapshot_id);
+int dsb_catalog_set_tree_listed(struct dsb_catalog *c, const uint8_t tree[32]);
+int dsb_catalog_tree_is_listed(struct dsb_catalog *c, const uint8_t tree[32]);
+/*
+ * dsb_catalog_set_listed(c, id, tree) / dsb_catalog_is_listed(c, id): the
+ * listing of snapshot ${id} is complete, its root being listed tree ${tree}
+ * (1, 0 or error).  set_listed on an unknown snapshot is DSB_ERR_NOT_FOUND;
+ * is_listed of an unknown snapshot is 0.
+ */
+int dsb_catalog_set_listed(struct dsb_catalog *c, const char *snapshot_id, const uint8_t tree[32]);
 int dsb_catalog_is_listed(struct dsb_catalog *c, const char *snapshot_id);
 /*
- * dsb_catalog_foreach_file(c, snapshot_id, prefix, cb, arg): rows whose path
- * equals ${prefix} or lies below "${prefix}/" (NULL, "" or "/": all), in path order.
- * Trailing slashes of ${prefix} are ignored; paths compare byte by byte, so
- * "/a" does not select "/ab".
+ * dsb_catalog_foreach_file(c, snapshot_id, prefix, cb, arg): the entries of a
+ * listed snapshot whose path equals ${prefix} or lies below "${prefix}/"
+ * (NULL, "" or "/": all), in path order (byte by byte, so "/a" does not select
+ * "/ab" and "/a-b" comes before "/a/b").  Empty components and trailing
+ * slashes of ${prefix} are ignored.  Nothing for an unlisted snapshot.
  */
 int dsb_catalog_foreach_file(struct dsb_catalog *c, const char *snapshot_id, const char *prefix,
     int (*cb)(void *arg, const struct dsb_catalog_file *f), void *arg);
+/* dsb_catalog_count_tree_entries(c, trees, entries): rows stored (either pointer may be NULL). */
+int dsb_catalog_count_tree_entries(struct dsb_catalog *c, uint64_t *trees, uint64_t *entries);
+
+/* ---- totals for "stats" (catalog_stats.c) ---- */
+
+struct dsb_catalog_totals {
+	uint64_t packs, pack_bytes;                   /* every pack and the bytes it takes */
+	uint64_t blobs, data_blobs, tree_blobs;
+	uint64_t data_raw_bytes, data_stored_bytes;   /* data blobs: before and after compression */
+	uint64_t snapshots;
+};
+
+/* dsb_catalog_totals(c, t): sums over the whole index; one blob stored twice counts once. */
+int dsb_catalog_totals(struct dsb_catalog *c, struct dsb_catalog_totals *t);
+/* dsb_catalog_listing_totals(c, snapshot_id, files, bytes): regular files in a listing and their sizes. */
+int dsb_catalog_listing_totals(struct dsb_catalog *c, const char *snapshot_id, uint64_t *files,
+    uint64_t *bytes);
 
 /* ---- run history (catalog_runs.c): one row per job run and repository ---- */
 

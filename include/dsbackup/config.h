@@ -5,10 +5,12 @@
  *   [global]            state-dir, metrics-dir, log-level, timezone, stop-timeout,
  *                       lock-wait
  *   [repository NAME]   url, password-file, password-credential, catalog,
- *                       prune-schedule, s3-* (the DSBACKUP_S3_* settings)
+ *                       prune-schedule, escrow-recipients, s3-* (the
+ *                       DSBACKUP_S3_* settings)
  *   [job NAME]          sources, repositories, schedule, randomized-delay,
  *                       keep-*, exclude, tags, host, one-file-system,
- *                       pre-hook, post-hook, notify-webhook, notify-on-success
+ *                       pre-hook, post-hook, notify-webhook, notify-on-success,
+ *                       escrow-recipients
  *
  * Every problem is reported as "FILE:LINE: [SECTION] KEY: message".
  */
@@ -20,7 +22,10 @@
 
 #include "dsbackup/cron.h"
 
+/* The build sets it from DSB_CONFIG_DIR (CMakeLists.txt), where the install puts the file. */
+#ifndef DSB_CONFIG_DEFAULT_PATH
 #define DSB_CONFIG_DEFAULT_PATH "/etc/dsbackup/dsbackup.conf"
+#endif
 
 /* A list of strings, each malloc'd. */
 struct dsb_strlist {
@@ -44,6 +49,7 @@ struct dsb_config_repo {
 	struct dsb_cron prune_cron;
 	struct dsb_config_env *env;
 	size_t nenv;
+	struct dsb_strlist escrow_recipients;  /* key material of every job is escrowed to these */
 	int line;                    /* of the section header */
 };
 
@@ -70,6 +76,7 @@ struct dsb_config_job {
 	struct dsb_strlist post_hooks;
 	char *notify_webhook;            /* NULL: none */
 	int notify_on_success;
+	struct dsb_strlist escrow_recipients;  /* added to the repository's escrow-recipients */
 	int line;
 };
 

@@ -91,6 +91,19 @@ int dsb_aead_seal(struct dsb_aead *a, const uint8_t nonce[DSB_NONCE_LEN], const 
 int dsb_aead_open(struct dsb_aead *a, const uint8_t nonce[DSB_NONCE_LEN], const void *aad,
     size_t aadlen, const void *ct, size_t ctlen, uint8_t *out);
 
+/*
+ * dsb_aead_derive_for(k, key_id, salt, info, out): as dsb_aead_derive, with
+ * the data key named ${key_id} (any key of the keyring, or a run key) — for
+ * readers.  DSB_ERR_BAD_KEY when ${k} does not hold it; on a write-only
+ * host the message is DSB_WRITE_ONLY_MSG.
+ */
+int dsb_aead_derive_for(const struct dsb_keys *k, const uint8_t key_id[DSB_KEYID_LEN],
+    const uint8_t salt[DSB_SALT_LEN], const char *info, struct dsb_aead **out);
+#define DSB_ESCROW_MSG "it is escrowed key material, wrapped only to the escrow recipient(s) " \
+    "(%.24s...): a password cannot read it; restore it with --identity FILE of an escrow officer"
+#define DSB_WRITE_ONLY_MSG "this host's key is write-only: it can add snapshots but not read " \
+    "them; restore with --identity or a password"
+
 /* dsb_aead_free(a): zero and free; NULL is fine. */
 void dsb_aead_free(struct dsb_aead *a);
 
@@ -120,7 +133,7 @@ struct dsb_kdf_params {
 #define DSB_RECIPIENT_LEN 80   /* "dsbr1" + 64 hex public key + 8 hex checksum + NUL */
 
 struct dsb_keyslot_info {
-	char type[32];      /* "passphrase", "x25519", "escrow-share" */
+	char type[32];      /* "passphrase", "x25519", "escrow-share", "write-only", "keyring", "run-key" */
 	char created[64];   /* RFC 3339 */
 	char host[256];
 	char user[256];
@@ -128,6 +141,8 @@ struct dsb_keyslot_info {
 	char recipient[DSB_RECIPIENT_LEN];  /* x25519 and escrow-share slots */
 	char set[33];                   /* escrow-share: the escrow set's id (hex) */
 	unsigned threshold, shares, index;  /* escrow-share: K of N, this share's x (1..N) */
+	char key_id[2 * DSB_KEYID_LEN + 1]; /* keyring, run-key: the data key it is sealed under / holds */
+	unsigned generation;                /* keyring */
 };
 
 /*
@@ -210,6 +225,95 @@ void dsb_share_info(const struct dsb_share *sh, char set[33], unsigned *threshol
  */
 int dsb_escrow_combine(struct dsb_share *const *shares, size_t n, struct dsb_keys **out);
 void dsb_share_free(struct dsb_share *sh);
+
+/*
+ * Keyrings, rotation and write-only hosts (docs/FORMAT.md §2, §4).  A slot
+ * wraps one data key (the current one when it was written); "keyring"
+ * slots, each sealed under one data key, list every data key of the
+ * repository and its X25519 private key, so that whoever holds any data
+ * key of the ring learns all of them.  A "write-only" slot gives a host
+ * id_key, chunker_key and the repository's public key only: each opening
+ * makes a random run key for writing, stored wrapped to that public key in
+ * a "run-key" slot.
+ */
+#define DSB_KEYRING_REWRITING 1u   /* keyring flag: a "key rotate --rewrite" is under way */
+
+/* dsb_keys_write_only(k): 1 when ${k} came from a write-only slot. */
+int dsb_keys_write_only(const struct dsb_keys *k);
+/* dsb_keys_opened_key_id(k, out): the key id of the data key the opening slot held. */
+void dsb_keys_opened_key_id(const struct dsb_keys *k, uint8_t out[DSB_KEYID_LEN]);
+/* dsb_keys_old_count(k): older data keys of the keyring (run keys not counted). */
+size_t dsb_keys_old_count(const struct dsb_keys *k);
+/* dsb_keys_is_old_key(k, key_id): 1 when ${key_id} names an older data key of the keyring (not the current one, not a run key). */
+int dsb_keys_is_old_key(const struct dsb_keys *k, const uint8_t key_id[DSB_KEYID_LEN]);
+/*
+ * dsb_keys_escrowed(k, key_id): 1 when ${key_id} names a run key this reader
+ * saw wrapped only to escrow recipients (FORMAT.md §4) and could not open;
+ * dsb_keys_escrow_count(k): how many such keys it saw.
+ */
+int dsb_keys_escrowed(const struct dsb_keys *k, const uint8_t key_id[DSB_KEYID_LEN]);
+size_t dsb_keys_escrow_count(const struct dsb_keys *k);
+/* dsb_keys_mark_escrowed(k, run, recipient): note the data key of ${run} as escrowed to ${recipient} in ${k}. */
+int dsb_keys_mark_escrowed(struct dsb_keys *k, const struct dsb_keys *run, const char *recipient);
+/* dsb_keys_run_count(k): run keys of write-only hosts loaded. */
+size_t dsb_keys_run_count(const struct dsb_keys *k);
+/* dsb_keys_keyring_flags(k): the flags of the newest keyring opened (0 without one). */
+unsigned dsb_keys_keyring_flags(const struct dsb_keys *k);
+/*
+ * dsb_keys_rotate(k, flags, out): a copy of ${k} with a new random current
+ * data key, the old current one among the older keys, the next generation
+ * and ${flags}; a repository key pair is made if ${k} has none.
+ */
+int dsb_keys_rotate(const struct dsb_keys *k, unsigned flags, struct dsb_keys **out);
+/* dsb_keys_drop_old(k, out): a copy holding the current data key only (next generation, flags 0). */
+int dsb_keys_drop_old(const struct dsb_keys *k, struct dsb_keys **out);
+/* dsb_keys_ensure_repo_key(k): make the repository key pair if ${k} has none (a generation 1 keyring). 1 made, 0 had, or error. */
+int dsb_keys_ensure_repo_key(struct dsb_keys *k);
+/* dsb_keys_seal_count(k): how many keyring slots dsb_keyring_seal writes (current + older keys). */
+size_t dsb_keys_seal_count(const struct dsb_keys *k);
+/*
+ * dsb_keyring_seal(k, i, host, user, out): the keyring of ${k} as a
+ * "keyring" slot sealed under its data key ${i} (0: the current one, then
+ * the older ones).  Not for write-only keys (DSB_ERR_USAGE).
+ */
+int dsb_keyring_seal(const struct dsb_keys *k, size_t i, const char *host, const char *user,
+    struct dsb_buf *out);
+/*
+ * dsb_keyring_open(k, slot, len): when ${k} holds the data key the keyring
+ * slot is sealed under, learn its keys (its first becomes current when its
+ * generation is newer than any seen).  1 when something was learned, 0 when
+ * nothing new, DSB_ERR_BAD_KEY when ${k} cannot open it, DSB_ERR_CORRUPT.
+ */
+int dsb_keyring_open(struct dsb_keys *k, const void *slot, size_t len);
+/* dsb_keyslot_create_write_only(k, pass, passlen, kdf, host, user, out): as dsb_keyslot_create, type "write-only"; ${k} must hold the repository key. */
+int dsb_keyslot_create_write_only(const struct dsb_keys *k, const char *pass, size_t passlen,
+    const struct dsb_kdf_params *kdf, const char *host, const char *user, struct dsb_buf *out);
+/* dsb_runkey_create(k, host, user, out): the current data key of ${k} wrapped to the repository's public key ("run-key" slot). */
+int dsb_runkey_create(const struct dsb_keys *k, const char *host, const char *user,
+    struct dsb_buf *out);
+/* dsb_runkey_open(k, slot, len): with the repository's private key, add the run key to ${k}: 1 added, 0 held, DSB_ERR_BAD_KEY without the private key. */
+int dsb_runkey_open(struct dsb_keys *k, const void *slot, size_t len);
+
+/*
+ * Escrowed sources (FORMAT.md §4, "Escrowed sources"): key material is
+ * written under an escrow run key, stored only in "run-key" slots wrapped
+ * to escrow recipients, so that the host (and any password) cannot read it.
+ */
+/* dsb_keys_escrow_key(k, out): a copy of ${k} (id_key, chunker_key, repository public key) whose data key is a fresh random run key; no other data key. */
+int dsb_keys_escrow_key(const struct dsb_keys *k, struct dsb_keys **out);
+/* dsb_runkey_create_to(k, recipient, host, user, out): the current data key of ${k} in a "run-key" slot wrapped to ${recipient}. */
+int dsb_runkey_create_to(const struct dsb_keys *k, const char *recipient, const char *host,
+    const char *user, struct dsb_buf *out);
+/* dsb_runkey_open_identity(k, slot, len, id): add the run key of a slot wrapped to ${id}: 1 added, 0 held, DSB_ERR_BAD_KEY when it is for another recipient. */
+int dsb_runkey_open_identity(struct dsb_keys *k, const void *slot, size_t len,
+    const struct dsb_identity *id);
+/*
+ * dsb_runkey_note_escrow(k, slot, len): when ${slot} is a run-key slot for
+ * a key ${k} does not hold, wrapped to a recipient other than the
+ * repository's key, remember it, so that reading data under it fails with
+ * a message naming the escrow (dsb_aead_derive_for).  0 or error.
+ */
+int dsb_runkey_note_escrow(struct dsb_keys *k, const void *slot, size_t len);
 
 /*
  * Secrets read from outside (passwords).  The buffer is NUL-terminated,

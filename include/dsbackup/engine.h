@@ -48,6 +48,8 @@ void dsb_session_close(struct dsb_session *s);
 
 /* dsb_session_sync(s): load index objects and snapshots the catalog lacks. */
 int dsb_session_sync(struct dsb_session *s);
+/* dsb_session_require_read(s): DSB_ERR_BAD_KEY (DSB_WRITE_ONLY_MSG) when ${s} was opened by a write-only key slot. */
+int dsb_session_require_read(struct dsb_session *s);
 
 /*
  * dsb_catalog_rebuild(s): empty the catalog and recreate it from the
@@ -107,6 +109,9 @@ struct dsb_backup_opts {
 	const char *run_id;           /* recorded as "run_id" (NULL: none) */
 	const char *source_meta;      /* JSON object recorded as "source_meta" (NULL: none) */
 	int lock_wait_sec;            /* retry a locked repository this long (dsb_repo_lock_wait) */
+	const char *const *escrow_recipients;  /* dsbr1... (dsb_repo_set_escrow); none: NULL, 0 */
+	size_t nescrow_recipients;
+	int escrow;                   /* key material: write it under an escrow run key (dsb_repo_escrow_begin) */
 };
 
 struct dsb_backup_stats {
@@ -310,6 +315,7 @@ struct dsb_prune_opts {
 	/* unreferenced packs in no index are deleted this long after a prune first saw them (0: 1 hour; < 0: at once) */
 	int64_t unindexed_grace_sec;
 	int lock_wait_sec;        /* retry a locked repository this long */
+	int rekey;                /* key rotate --rewrite: also copy every live blob of a pack under another data key */
 };
 
 struct dsb_prune_stats {
@@ -331,5 +337,86 @@ struct dsb_prune_stats {
  * a blob that no pack holds.
  */
 int dsb_prune(struct dsb_session *s, const struct dsb_prune_opts *o, struct dsb_prune_stats *st);
+
+/* ---- key rotate --rewrite (rekey.c) ---- */
+
+struct dsb_rekey_stats {
+	struct dsb_prune_stats prune;   /* the repacking pass */
+	uint64_t snapshots_rewritten;
+	int stale_slots;                /* passphrase slots that no longer open the repository */
+};
+
+/*
+ * dsb_rekey(s, pass, passlen, lock_wait_sec, st): re-encrypt everything
+ * under the current data key and drop the others from the keyring
+ * (docs/FORMAT.md §4, "Rotation").  Crash-safe and resumable: packs and
+ * index objects are replaced as prune does, each snapshot is stored again
+ * (with "rewritten_from") before its old copy is deleted, and the old keys
+ * are dropped only once no object needs them.  ${pass} wraps the current
+ * key again in the passphrase slot that opened the repository (NULL: none).
+ */
+int dsb_rekey(struct dsb_session *s, const char *pass, size_t passlen, int lock_wait_sec,
+    struct dsb_rekey_stats *st);
+
+/*
+ * dsb_key_rotate(s, pass, passlen, rewrite, lock_wait_sec, st): "key
+ * rotate": under an exclusive lock a new current data key
+ * (dsb_repo_rotate); with ${rewrite}, then dsb_rekey.  A rerun after an
+ * interrupted --rewrite makes no second key: it continues the rewrite.
+ */
+int dsb_key_rotate(struct dsb_session *s, const char *pass, size_t passlen, int rewrite,
+    int lock_wait_sec, struct dsb_rekey_stats *st);
+
+/* ---- dump and import: snapshots as archives (dump.c, import.c) ---- */
+
+enum dsb_dump_format { DSB_DUMP_PAX = 0, DSB_DUMP_TAR, DSB_DUMP_ZIP, DSB_DUMP_TAR_ZST };
+
+/* dsb_dump_format_parse(name, out): "pax", "tar" (GNU tar), "zip", "tar.zst" (pax, zstd); DSB_ERR_USAGE. */
+int dsb_dump_format_parse(const char *name, int *out);
+
+struct dsb_dump_opts {
+	const char *path;   /* NULL or "/": the whole snapshot, as its absolute paths without the
+	                       leading "/"; else the entry at this absolute path: a directory as
+	                       "." and its entries relative to it, a file under its own name */
+	int format;         /* enum dsb_dump_format */
+	int fd;             /* where the archive goes */
+};
+
+struct dsb_dump_stats {
+	uint64_t files, dirs, other, bytes;
+	uint64_t skipped;   /* entries the format cannot hold (sockets; devices in zip), each warned about */
+};
+
+/*
+ * dsb_dump(s, snap, o, st): write the snapshot (or o->path of it) as an
+ * archive through libarchive, with owners (ids and names), modes, times,
+ * symlinks, hard links (not in zip), devices and fifos, and xattrs and ACLs
+ * in pax; sparse files as data.  Every blob is verified as restore does.
+ * 0; or an error naming the entry, after which the archive is left
+ * unfinished (no end marker), so that a reader sees it is cut short.
+ */
+int dsb_dump(struct dsb_session *s, const struct dsb_snapshot *snap, const struct dsb_dump_opts *o,
+    struct dsb_dump_stats *st);
+
+struct dsb_import_opts {
+	const char *archive;                  /* a file, or "-" for standard input */
+	const struct dsb_backup_opts *base;   /* tags, host, time, lock_wait_sec, workers; base->source
+	                                         ("volume:NAME", "path:DIR" or NULL) says where the
+	                                         archive's root goes: the volume's usual mountpoint
+	                                         /var/lib/docker/volumes/NAME/_data (recorded as that
+	                                         volume, restorable with restore --source), DIR, or / */
+};
+
+/*
+ * dsb_import(s, o, id_out, st): read any archive libarchive reads (tar, pax,
+ * cpio, zip, ..., compressed by any filter it knows) into a new snapshot,
+ * stored as a backup stores (chunked, deduplicated, encrypted).  A later
+ * entry of the same path replaces an earlier one, as tar does; directories
+ * the archive lacks are made (0755).  An unreadable or truncated archive,
+ * or an entry with ".." in its path, fails naming the archive and the
+ * entry, and no snapshot is written.
+ */
+int dsb_import(struct dsb_session *s, const struct dsb_import_opts *o, char id_out[65],
+    struct dsb_backup_stats *st);
 
 #endif

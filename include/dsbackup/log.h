@@ -16,6 +16,13 @@ enum dsb_log_level {
 void dsb_log_set_level(int level);
 int dsb_log_get_level(void);
 
+/*
+ * dsb_log_set_line_start(s): printed before each line (NULL: nothing); the
+ * progress display sets "\r\033[K" so that a message replaces its line.
+ * Set it while no other thread logs.
+ */
+void dsb_log_set_line_start(const char *s);
+
 /* dsb_log(level, fmt, ...): print "dsbackup: <message>\n" to stderr if enabled. */
 void dsb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

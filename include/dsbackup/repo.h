@@ -99,6 +99,46 @@ int dsb_repo_remove_slot(struct dsb_repo *r, const char *prefix);
 /* dsb_repo_share_for(r, id, out): decrypt the escrow share wrapped to identity ${id} (DSB_ERR_NOT_FOUND). */
 int dsb_repo_share_for(struct dsb_repo *r, const struct dsb_identity *id, struct dsb_share **out);
 
+/*
+ * Rotation (FORMAT.md §4): dsb_repo_rotate(r, pass, passlen, flags, stale)
+ * makes a new current data key, stores keyring slots for it under every
+ * data key, wraps it again in the slot that opened ${r} (a passphrase slot:
+ * with ${pass}), in identity slots and escrow sets, and removes their old
+ * versions.  ${stale} gets the number of other passphrase slots, which
+ * still open the repository through the keyring.  The caller holds an
+ * exclusive lock.
+ */
+int dsb_repo_rotate(struct dsb_repo *r, const char *pass, size_t passlen, unsigned flags,
+    int *stale);
+/*
+ * dsb_repo_drop_old_keys(r, pass, passlen, in_use, arg, stale): as
+ * dsb_repo_rotate, but the keyring keeps the current data key only; all
+ * older keyring slots are removed, and run-key slots for which
+ * ${in_use}(${arg}, key id hex) says 0.  Passphrase slots that were not
+ * wrapped again (${stale}) no longer open the repository.
+ */
+int dsb_repo_drop_old_keys(struct dsb_repo *r, const char *pass, size_t passlen,
+    int (*in_use)(void *arg, const char *key_id), void *arg, int *stale);
+/* dsb_repo_add_write_only_slot(r, pass, passlen, kdf, id_out): a "write-only" slot (makes the repository key pair when missing). */
+int dsb_repo_add_write_only_slot(struct dsb_repo *r, const char *pass, size_t passlen,
+    const struct dsb_kdf_params *kdf, char id_out[65]);
+
+/*
+ * Escrow (FORMAT.md §4, "Escrowed sources"): dsb_repo_set_escrow(r,
+ * recipients, n) checks and remembers escrow recipients (n = 0: none); a
+ * write-only host then wraps its run keys to them too.  Between
+ * dsb_repo_escrow_begin(r) and dsb_repo_escrow_end(r) packs are written
+ * under a fresh escrow run key stored only in "run-key" slots wrapped to
+ * those recipients (begin stores them; DSB_ERR_USAGE without recipients),
+ * so that neither this host nor a password can read them.  Not
+ * thread-safe: call between operations.
+ */
+int dsb_repo_set_escrow(struct dsb_repo *r, const char *const *recipients, size_t n);
+int dsb_repo_escrow_begin(struct dsb_repo *r);
+void dsb_repo_escrow_end(struct dsb_repo *r);
+/* dsb_repo_pack_keys(r): the keys new packs are written under (the escrow run key, or the repository's). */
+const struct dsb_keys *dsb_repo_pack_keys(const struct dsb_repo *r);
+
 /* dsb_repo_add_passphrase_slot(r, pass, passlen, kdf): store one more key slot for the open master key. */
 int dsb_repo_add_passphrase_slot(struct dsb_repo *r, const char *pass, size_t passlen,
     const struct dsb_kdf_params *kdf);

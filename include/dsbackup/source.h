@@ -16,6 +16,8 @@ struct dsb_source;
 struct dsb_source_ops {
 	const char *kind;     /* "path" */
 	const char *prefix;   /* "path:" */
+	/* key_material: signing keys and the like, escrowed when escrow recipients are configured */
+	int key_material;
 	/* open(src, arg): fill src->paths from ${arg} (the spec after the prefix). */
 	int (*open)(struct dsb_source *src, const char *arg);
 	/* before(src): make the data consistent (may be NULL). */

@@ -22,8 +22,14 @@ enum dsb_node_type {
 	DSB_NODE_SOCKET
 };
 
-#define DSB_TREE_MAX_NODES 4000000       /* entries in one directory */
+/*
+ * Entries in one directory (docs/FORMAT.md §9): a tree with more is refused
+ * whole, counted before it is decoded, so that it costs no memory; backup
+ * refuses a directory with more.
+ */
+#define DSB_TREE_MAX_NODES 1048576
 #define DSB_NODE_MAX_CONTENT 16000000    /* blobs in one file */
+#define DSB_TREE_MAX_DEPTH 1024          /* directories nested in one another (readers refuse more) */
 
 struct dsb_xattr {
 	char *name;
@@ -68,6 +74,14 @@ void dsb_node_release(struct dsb_node *n);
 int dsb_node_copy(struct dsb_node *dst, const struct dsb_node *src);
 /* dsb_node_add_content(n, id): append one blob id. */
 int dsb_node_add_content(struct dsb_node *n, const uint8_t id[32]);
+
+/*
+ * dsb_node_equal(a, b): 1 when the nodes hold the same name and metadata,
+ * field for field (so they encode alike), 0 otherwise.
+ * dsb_tree_equal(a, b): 1 when both trees hold equal nodes in the same order.
+ */
+int dsb_node_equal(const struct dsb_node *a, const struct dsb_node *b);
+int dsb_tree_equal(const struct dsb_tree *a, const struct dsb_tree *b);
 
 /* dsb_node_name_ok(name): 1 when ${name} is a safe single path component. */
 int dsb_node_name_ok(const char *name);

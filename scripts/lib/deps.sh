@@ -2,13 +2,15 @@
 # whichever are missing.  Sourced by scripts/quickstart.sh and scripts/test.sh.
 
 DSB_BUILD_PACKAGES=(cmake make gcc pkg-config libarchive-dev libzstd-dev libssl-dev
-	libcurl4-openssl-dev libsqlite3-dev libjansson-dev libinih-dev)
+	libcurl4-openssl-dev libsqlite3-dev libjansson-dev libinih-dev libfuse3-dev)
 DSB_TEST_PACKAGES=(check libsubunit-dev attr acl python3 clang libclang-rt-14-dev restic
-	libarchive-tools util-linux systemd)
+	libarchive-tools util-linux systemd fuse3 groff man-db zstd zip unzip)
+# the .deb and the container image (tests/e2e/test_package.sh, test_container.sh)
+DSB_TEST_PACKAGES+=(dpkg-dev lintian debootstrap)
 # services the test suites start themselves (scripts/services/): installed up
 # front by scripts/test.sh so that no two fixtures run apt at the same time
 DSB_SERVICE_PACKAGES=(docker.io busybox-static docker-compose radosgw ceph-mon ceph-osd
-	uuid-runtime awscli)
+	uuid-runtime awscli podman runc)
 
 # dsb_install_packages PKG...: apt-get install the packages that are not installed yet.
 dsb_install_packages() {

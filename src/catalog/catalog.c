@@ -23,6 +23,8 @@ static const char *const stmt_sql[CST_COUNT] = {
 	[CST_GET_PACK] = "SELECT size, key_id, salt FROM packs WHERE id = ?1",
 	[CST_ADD_BLOB] = "INSERT OR IGNORE INTO blobs(id, pack, offset, stored_len, raw_len, type, comp) "
 	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[CST_REPLACE_BLOB] = "INSERT OR REPLACE INTO blobs(id, pack, offset, stored_len, raw_len, "
+	    "type, comp) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[CST_FIND_BLOB] = "SELECT pack, offset, stored_len, raw_len, type, comp FROM blobs WHERE id = ?1",
 	[CST_HAS_INDEX] = "SELECT 1 FROM index_objects WHERE id = ?1",
 	[CST_ADD_INDEX] = "INSERT OR IGNORE INTO index_objects(id) VALUES(?1)",
@@ -32,10 +34,13 @@ static const char *const stmt_sql[CST_COUNT] = {
 	    "time_nsec = excluded.time_nsec, host = excluded.host, json = excluded.json",
 	[CST_HAS_SNAPSHOT] = "SELECT 1 FROM snapshots WHERE id = ?1",
 	[CST_GET_SNAPSHOT_JSON] = "SELECT json FROM snapshots WHERE id = ?1",
-	[CST_SET_LISTED] = "UPDATE snapshots SET listed = 1 WHERE id = ?1",
+	[CST_SET_LISTED] = "UPDATE snapshots SET listed = 1, tree = ?2 WHERE id = ?1",
 	[CST_IS_LISTED] = "SELECT listed FROM snapshots WHERE id = ?1",
-	[CST_ADD_FILE] = "INSERT OR REPLACE INTO files(snapshot, path, type, mode, size, mtime) "
-	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[CST_ADD_ENTRY] = "INSERT OR REPLACE INTO tree_entries(tree, name, type, mode, size, mtime, "
+	    "subtree) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[CST_TREE_LISTED] = "SELECT 1 FROM trees_listed WHERE tree = ?1",
+	[CST_SET_TREE_LISTED] = "INSERT OR IGNORE INTO trees_listed(tree) VALUES(?1)",
+	[CST_FIND_ENTRY] = "SELECT subtree FROM tree_entries WHERE tree = ?1 AND name = ?2",
 };
 
 /* ---- helpers shared by the catalog files ---- */
@@ -102,6 +107,17 @@ int catalog_bind_error(struct dsb_catalog *c, sqlite3_stmt *st, int rc, const ch
 	return r;
 }
 
+int catalog_step_row(struct dsb_catalog *c, sqlite3_stmt *st, const char *what)
+{
+	int r = DSB_ERR_INTERNAL, rc;
+
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		return 1;
+	r = rc == SQLITE_DONE ? 0 : catalog_error(c, rc, what);
+	catalog_reset(st);
+	return r;
+}
+
 int catalog_exists(struct dsb_catalog *c, enum catalog_stmt which, const char *key, const char *what)
 {
 	sqlite3_stmt *st = c->stmt[which];
@@ -109,13 +125,8 @@ int catalog_exists(struct dsb_catalog *c, enum catalog_stmt which, const char *k
 
 	if ((rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC)) != SQLITE_OK)
 		return catalog_bind_error(c, st, rc, what);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		r = 1;
-	else if (rc == SQLITE_DONE)
-		r = 0;
-	else
-		r = catalog_error(c, rc, what);
-	catalog_reset(st);
+	if ((r = catalog_step_row(c, st, what)) == 1)
+		catalog_reset(st);
 	return r;
 }
 
@@ -318,7 +329,7 @@ int dsb_catalog_open(const char *path, const char *repo_id, struct dsb_catalog *
 	int r = DSB_ERR_INTERNAL;
 
 	*out = NULL;
-	if (path == NULL || *path == '\0' || repo_id == NULL || *repo_id == '\0')
+	if (path == NULL || *path == '\0' || (repo_id != NULL && *repo_id == '\0'))
 		return dsb_error(DSB_ERR_INTERNAL, "opening the catalog: no path or repository id");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
@@ -390,7 +401,7 @@ void dsb_catalog_rollback(struct dsb_catalog *c)
 int dsb_catalog_clear(struct dsb_catalog *c)
 {
 	static const char *const deletes[] = {
-		"DELETE FROM files", "DELETE FROM snapshots", "DELETE FROM index_objects",
+		"DELETE FROM tree_entries", "DELETE FROM trees_listed", "DELETE FROM snapshots", "DELETE FROM index_objects",
 		"DELETE FROM blobs", "DELETE FROM packs",
 	};
 	size_t i;

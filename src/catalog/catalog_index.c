@@ -105,8 +105,14 @@ out:
 
 int dsb_catalog_add_blob(struct dsb_catalog *c, const uint8_t id[32], const struct dsb_blob_loc *loc)
 {
+	return dsb_catalog_put_blob(c, id, loc, 0);
+}
+
+int dsb_catalog_put_blob(struct dsb_catalog *c, const uint8_t id[32], const struct dsb_blob_loc *loc,
+    int replace)
+{
 	static const char what[] = "inserting blob";
-	sqlite3_stmt *st = c->stmt[CST_ADD_BLOB];
+	sqlite3_stmt *st = c->stmt[replace ? CST_REPLACE_BLOB : CST_ADD_BLOB];
 	int rc;
 
 	if (loc->offset > INT64_MAX)

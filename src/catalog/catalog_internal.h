@@ -5,7 +5,7 @@
  * catalog_schema.c   integrity check, schema migrations, repository id
  * catalog_index.c    packs, blobs, index objects
  * catalog_snapshot.c snapshots and resolving names to ids
- * catalog_files.c    snapshot file listings
+ * catalog_files.c    file listings, stored per tree
  * catalog_runs.c     run history of jobs
  */
 #ifndef DSB_CATALOG_INTERNAL_H
@@ -24,6 +24,7 @@ enum catalog_stmt {
 	CST_ADD_PACK,
 	CST_GET_PACK,
 	CST_ADD_BLOB,
+	CST_REPLACE_BLOB,
 	CST_FIND_BLOB,
 	CST_HAS_INDEX,
 	CST_ADD_INDEX,
@@ -32,7 +33,10 @@ enum catalog_stmt {
 	CST_GET_SNAPSHOT_JSON,
 	CST_SET_LISTED,
 	CST_IS_LISTED,
-	CST_ADD_FILE,
+	CST_ADD_ENTRY,
+	CST_TREE_LISTED,
+	CST_SET_TREE_LISTED,
+	CST_FIND_ENTRY,
 	CST_COUNT
 };
 
@@ -61,6 +65,12 @@ int catalog_step_done(struct dsb_catalog *c, sqlite3_stmt *st, const char *what)
 
 /* catalog_bind_error(c, st, rc, what): report a failed bind and reset ${st}. */
 int catalog_bind_error(struct dsb_catalog *c, sqlite3_stmt *st, int rc, const char *what);
+
+/*
+ * catalog_step_row(c, st, what): step ${st}: 1 with a row to read (reset
+ * ${st} after reading it); 0 at the end, or an error, ${st} reset either way.
+ */
+int catalog_step_row(struct dsb_catalog *c, sqlite3_stmt *st, const char *what);
 
 /*
  * catalog_exists(c, which, key, what): run cached statement ${which} with
@@ -94,6 +104,12 @@ int catalog_column_int(struct dsb_catalog *c, sqlite3_stmt *st, int col,
 /* catalog_column_text: a NUL-terminated TEXT value, valid until the next step or reset. */
 int catalog_column_text(struct dsb_catalog *c, sqlite3_stmt *st, int col,
     const char **out, size_t *len, const char *what);
+
+/*
+ * catalog_sweep_trees(c): drop the listed trees (catalog_files.c) that no
+ * listed snapshot reaches any more.
+ */
+int catalog_sweep_trees(struct dsb_catalog *c);
 
 /* catalog_check_integrity(c): "PRAGMA quick_check". */
 int catalog_check_integrity(struct dsb_catalog *c);

@@ -82,6 +82,30 @@ static const char *const migrations[] = {
 	"  error TEXT NOT NULL"
 	");"
 	"CREATE INDEX runs_by_job ON runs(job, started);",
+	/*
+	 * 2 -> 3: listings per tree (catalog_files.c) instead of one row per
+	 * path and snapshot; the listings are rebuilt lazily.  name: the bytes
+	 * of one path component, bound as TEXT (BINARY, memcmp order); subtree:
+	 * a directory's tree id, else NULL.  A tree is in trees_listed once it
+	 * and all its subtrees are in tree_entries; snapshots.tree is the root
+	 * of a listed snapshot.
+	 */
+	"DROP TABLE files;"
+	"ALTER TABLE snapshots ADD COLUMN tree BLOB;"
+	"UPDATE snapshots SET listed = 0;"
+	"CREATE TABLE tree_entries("
+	"  tree BLOB NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  mtime INTEGER NOT NULL,"
+	"  subtree BLOB,"
+	"  PRIMARY KEY(tree, name)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE trees_listed("
+	"  tree BLOB PRIMARY KEY NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DSB_CATALOG_SCHEMA_VERSION,
@@ -234,6 +258,14 @@ int catalog_check_repo_id(struct dsb_catalog *c, const char *repo_id)
 	char *stored = NULL;
 	int r = DSB_ERR_INTERNAL;
 
+	/* Opened without the repository (dsb_catalog_open with NULL): any that has an id. */
+	if (repo_id == NULL) {
+		r = read_repo_id(c, &stored);
+		if (r == DSB_ERR_NOT_FOUND)
+			r = dsb_error(DSB_ERR_NOT_FOUND, "catalog %s belongs to no repository yet",
+			    c->path);
+		goto out;
+	}
 	/* Only a new catalog writes here; two processes creating one race harmlessly. */
 	if ((r = read_repo_id(c, &stored)) == DSB_ERR_NOT_FOUND) {
 		if ((r = catalog_exec(c, "INSERT OR IGNORE INTO meta(key, value) "

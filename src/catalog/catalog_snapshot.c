@@ -51,11 +51,10 @@ int dsb_catalog_remove_snapshot(struct dsb_catalog *c, const char *id)
 
 	if ((r = catalog_savepoint(c)) != 0)
 		return r;
-	if ((r = catalog_exec(c, "DELETE FROM files WHERE snapshot = ?1", id,
-	    "removing a snapshot's files")) != 0)
-		goto out;
 	if ((r = catalog_exec(c, "DELETE FROM snapshots WHERE id = ?1", id,
 	    "removing a snapshot")) != 0)
+		goto out;
+	if ((r = catalog_sweep_trees(c)) != 0)
 		goto out;
 	r = 0;
 out:
@@ -248,13 +247,14 @@ out:
 	return r;
 }
 
-int dsb_catalog_set_listed(struct dsb_catalog *c, const char *snapshot_id)
+int dsb_catalog_set_listed(struct dsb_catalog *c, const char *snapshot_id, const uint8_t tree[32])
 {
 	static const char what[] = "marking a snapshot listed";
 	sqlite3_stmt *st = c->stmt[CST_SET_LISTED];
 	int r = DSB_ERR_INTERNAL, rc;
 
-	if ((rc = sqlite3_bind_text(st, 1, snapshot_id, -1, SQLITE_STATIC)) != SQLITE_OK)
+	if ((rc = sqlite3_bind_text(st, 1, snapshot_id, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_blob(st, 2, tree, 32, SQLITE_STATIC)) != SQLITE_OK)
 		return catalog_bind_error(c, st, rc, what);
 	if ((r = catalog_step_done(c, st, what)) != 0)
 		return r;

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "dsbackup/error.h"
+#include "dsbackup/progress.h"
 #include "dsbackup/util.h"
 
 struct backup_args {
@@ -15,6 +16,8 @@ struct backup_args {
 	size_t ntags, nexcludes;
 	const char **sources;         /* --source SPEC (sources_run.c) */
 	size_t nsources;
+	const char **escrow;          /* --escrow-recipient R */
+	size_t nescrow;
 	int docker;                   /* --docker */
 };
 
@@ -46,6 +49,7 @@ static int backup_option(struct cli *c, int opt, const char *arg, void *ctx)
 	case 0x2005: a->o.parent = arg; return 0;
 	case 0x2006: return push(&a->sources, &a->nsources, arg);
 	case 0x2007: a->docker = 1; return 0;
+	case 0x2008: return push(&a->escrow, &a->nescrow, arg);
 	case 0x2f01: return cli_lock_wait(c, arg, &a->o.lock_wait_sec);
 	default: return cli_usage_error(c, "invalid option");
 	}
@@ -119,7 +123,9 @@ static int backup_sources(struct cli *c, struct backup_args *a, int noperands)
 	so.arg = c;
 	if ((r = cli_open(c, &s)) != 0)
 		return r;
+	cli_progress_start(c, "backup");
 	r = dsb_sources_run(s, &so, run_id);
+	dsb_progress_stop();
 	if (!c->json && !c->quiet && run_id[0] != '\0')
 		printf("run %s\n", run_id);
 	dsb_session_close(s);
@@ -137,6 +143,7 @@ int cmd_backup(struct cli *c, int argc, char **argv)
 		{ "parent", required_argument, NULL, 0x2005 },
 		{ "source", required_argument, NULL, 0x2006 },
 		{ "docker", no_argument, NULL, 0x2007 },
+		{ "escrow-recipient", required_argument, NULL, 0x2008 },
 		{ "retry-lock", required_argument, NULL, 0x2f01 },
 		CLI_GLOBAL_LONGOPTS, { 0, 0, 0, 0 }
 	};
@@ -159,6 +166,8 @@ int cmd_backup(struct cli *c, int argc, char **argv)
 	}
 	if (a.o.lock_wait_sec == 0 && (r = cli_lock_wait(c, NULL, &a.o.lock_wait_sec)) != 0)
 		goto out;
+	a.o.escrow_recipients = a.escrow;
+	a.o.nescrow_recipients = a.nescrow;
 	if (a.nsources > 0 || a.docker) {
 		r = backup_sources(c, &a, argc - optind);
 		goto out;
@@ -171,7 +180,9 @@ int cmd_backup(struct cli *c, int argc, char **argv)
 	a.o.nexcludes = a.nexcludes;
 	if ((r = cli_open(c, &s)) != 0)
 		goto out;
+	cli_progress_start(c, "backup");
 	r = dsb_backup(s, &a.o, id, &st);
+	dsb_progress_stop();
 	if (r == 0 || r == DSB_ERR_PARTIAL)
 		print_summary(c, id, &st, r, NULL);
 out:
@@ -179,5 +190,6 @@ out:
 	free(a.tags);
 	free(a.excludes);
 	free(a.sources);
+	free(a.escrow);
 	return r;
 }

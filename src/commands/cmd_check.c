@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "dsbackup/error.h"
+#include "dsbackup/progress.h"
 
 static int check_option(struct cli *c, int opt, const char *arg, void *ctx)
 {
@@ -41,6 +42,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	};
 	struct dsb_check_opts o;
 	struct dsb_check_stats st;
+	struct dsb_catalog_totals totals;
 	struct dsb_session *s = NULL;
 	int r;
 
@@ -51,7 +53,15 @@ int cmd_check(struct cli *c, int argc, char **argv)
 		return cli_usage_error(c, "check takes no arguments");
 	if ((r = cli_open(c, &s)) != 0)
 		return r;
+	if ((r = dsb_session_require_read(s)) != 0) {
+		dsb_session_close(s);
+		return r;
+	}
+	cli_progress_start(c, "check");
+	if (o.read_data && o.subset == 0 && dsb_catalog_totals(s->cat, &totals) == 0)
+		dsb_progress_set_total(0, totals.pack_bytes);
 	r = dsb_check(s, &o, &st);
+	dsb_progress_stop();
 	if (c->json)
 		cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "message_type", "summary",
 		    "snapshots", (json_int_t)st.snapshots, "trees", (json_int_t)st.trees,

@@ -1,4 +1,4 @@
-/* cmd_key.c: dsbackup key list|add|remove|passwd|generate|escrow|share|recover */
+/* cmd_key.c: dsbackup key list|add|remove|passwd|generate|escrow|share|recover|rotate */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +19,9 @@ struct key_args {
 	size_t nrecipients;
 	unsigned threshold;
 	const char *out;
+	int write_only;
+	int rewrite;
+	int lock_wait_sec;
 };
 
 static int key_option(struct cli *c, int opt, const char *arg, void *ctx)
@@ -42,6 +45,9 @@ static int key_option(struct cli *c, int opt, const char *arg, void *ctx)
 		a->threshold = (unsigned)v;
 		return 0;
 	case 'o': a->out = arg; return 0;
+	case 0x2004: a->write_only = 1; return 0;
+	case 0x2005: a->rewrite = 1; return 0;
+	case 0x2f01: return cli_lock_wait(c, arg, &a->lock_wait_sec);
 	default: return cli_usage_error(c, "invalid option");
 	}
 }
@@ -105,6 +111,8 @@ static int print_slot(void *arg, const char *id, const struct dsb_keyslot_info *
 
 		if (info->recipient[0] != '\0')
 			json_object_set_new(o, "recipient", json_string(info->recipient));
+		if (info->key_id[0] != '\0')
+			json_object_set_new(o, "key_id", json_string(info->key_id));
 		if (strcmp(info->type, "escrow-share") == 0) {
 			json_object_set_new(o, "set", json_string(info->set));
 			json_object_set_new(o, "threshold", json_integer(info->threshold));
@@ -118,6 +126,14 @@ static int print_slot(void *arg, const char *id, const struct dsb_keyslot_info *
 		snprintf(detail, sizeof(detail), "scrypt N=2^%u r=%u p=%u", info->log2_n, info->r, info->p);
 	else if (strcmp(info->type, "x25519") == 0)
 		snprintf(detail, sizeof(detail), "%.24s...", info->recipient);
+	else if (strcmp(info->type, "write-only") == 0)
+		snprintf(detail, sizeof(detail), "scrypt N=2^%u r=%u p=%u, adds snapshots only",
+		    info->log2_n, info->r, info->p);
+	else if (strcmp(info->type, "keyring") == 0)
+		snprintf(detail, sizeof(detail), "generation %u, under data key %s", info->generation,
+		    info->key_id);
+	else if (strcmp(info->type, "run-key") == 0)
+		snprintf(detail, sizeof(detail), "data key %s of a write-only run", info->key_id);
 	else
 		snprintf(detail, sizeof(detail), "set %.8s share %u of %u (threshold %u) %.16s...",
 		    info->set, info->index, info->shares, info->threshold, info->recipient);
@@ -147,6 +163,14 @@ static int key_add(struct cli *c, struct dsb_repo *repo, const struct key_args *
 	}
 	if (r != 0 || a->nrecipients > 0)
 		return r;
+	if (a->write_only) {
+		if ((r = new_password(c, a, &pw, &len)) == 0 &&
+		    (r = dsb_repo_add_write_only_slot(repo, pw, len, NULL, id)) == 0 && !c->quiet)
+			printf("added write-only key slot %.16s: it can add snapshots but not read "
+			    "any\n", id);
+		dsb_secret_free(pw, len);
+		return r;
+	}
 	if ((r = new_password(c, a, &pw, &len)) == 0 &&
 	    (r = dsb_repo_add_passphrase_slot(repo, pw, len, NULL)) == 0 && !c->quiet)
 		printf("added a passphrase key slot\n");
@@ -281,6 +305,38 @@ static int key_recover(struct cli *c, struct dsb_repo *repo, const struct key_ar
 	return r;
 }
 
+static int key_rotate(struct cli *c, const struct key_args *a)
+{
+	struct dsb_session *s = NULL;
+	struct dsb_rekey_stats st;
+	int r, wait = a->lock_wait_sec;
+
+	if (wait == 0 && (r = cli_lock_wait(c, NULL, &wait)) != 0)
+		return r;
+	if ((r = cli_open(c, &s)) != 0)
+		return r;
+	r = dsb_key_rotate(s, c->password, c->passlen, a->rewrite, wait, &st);
+	if (r == 0 && c->json) {
+		cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:i}", "message_type", "key_rotate",
+		    "rewrite", a->rewrite, "packs_repacked", (json_int_t)st.prune.packs_repacked,
+		    "snapshots_rewritten", (json_int_t)st.snapshots_rewritten,
+		    "stale_slots", st.stale_slots));
+	} else if (r == 0 && !c->quiet) {
+		printf("rotated: new data is written under a new key\n");
+		if (a->rewrite)
+			printf("rewrote %llu pack(s) and %llu snapshot(s); older keys dropped\n",
+			    (unsigned long long)st.prune.packs_repacked,
+			    (unsigned long long)st.snapshots_rewritten);
+		if (st.stale_slots > 0)
+			printf("%d other passphrase slot(s) were not wrapped again (their passphrase "
+			    "is unknown here); %s\n", st.stale_slots, a->rewrite ?
+			    "they no longer open the repository: remove them (key remove)" :
+			    "they still open the repository through the keyring");
+	}
+	dsb_session_close(s);
+	return r;
+}
+
 int cmd_key(struct cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -288,6 +344,9 @@ int cmd_key(struct cli *c, int argc, char **argv)
 		{ "recipient", required_argument, NULL, 0x2002 },
 		{ "threshold", required_argument, NULL, 0x2003 },
 		{ "out", required_argument, NULL, 'o' },
+		{ "write-only", no_argument, NULL, 0x2004 },
+		{ "rewrite", no_argument, NULL, 0x2005 },
+		{ "retry-lock", required_argument, NULL, 0x2f01 },
 		CLI_GLOBAL_LONGOPTS, { 0, 0, 0, 0 }
 	};
 	struct key_args a;
@@ -307,6 +366,8 @@ int cmd_key(struct cli *c, int argc, char **argv)
 		return key_generate(c);
 	if (strcmp(sub, "share") == 0)
 		return key_share(c, &a);
+	if (strcmp(sub, "rotate") == 0)
+		return key_rotate(c, &a);
 	if (strcmp(sub, "list") != 0 && strcmp(sub, "add") != 0 && strcmp(sub, "remove") != 0 &&
 	    strcmp(sub, "passwd") != 0 && strcmp(sub, "escrow") != 0 && strcmp(sub, "recover") != 0)
 		return cli_usage_error(c, "unknown key subcommand \"%s\"", sub);

@@ -111,6 +111,10 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 		return cli_usage_error(c, "ls needs a SNAPSHOT and at most one PATH");
 	if ((r = cli_open(c, &s)) != 0)
 		return r;
+	if ((r = dsb_session_require_read(s)) != 0) {
+		dsb_session_close(s);
+		return r;
+	}
 	if ((r = dsb_session_snapshot(s, argv[optind], &snap)) == 0) {
 		r = dsb_list_files(s, &snap, optind + 1 < argc ? argv[optind + 1] : NULL, show, &l);
 		dsb_snapshot_release(&snap);

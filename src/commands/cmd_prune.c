@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "dsbackup/error.h"
+#include "dsbackup/progress.h"
 
 static int prune_option(struct cli *c, int opt, const char *arg, void *ctx)
 {
@@ -100,7 +101,10 @@ int cmd_prune(struct cli *c, int argc, char **argv)
 		return r;
 	if ((r = cli_open(c, &s)) != 0)
 		return r;
-	if ((r = dsb_prune(s, &o, &st)) == 0)
+	cli_progress_start(c, "prune");
+	r = dsb_prune(s, &o, &st);
+	dsb_progress_stop();
+	if (r == 0)
 		cli_prune_report(c, &st, o.dry_run);
 	dsb_session_close(s);
 	return r;

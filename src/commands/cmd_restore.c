@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "dsbackup/error.h"
+#include "dsbackup/progress.h"
 
 struct restore_args {
 	struct dsb_restore_opts o;
@@ -39,6 +40,17 @@ static int restore_option(struct cli *c, int opt, const char *arg, void *ctx)
 	case 0x2007: a->so.dry_run = 1; return 0;
 	default: return cli_usage_error(c, "invalid option");
 	}
+}
+
+/* restore_total(s, snap): files and bytes of the whole snapshot, for the progress display */
+static void restore_total(struct dsb_session *s, const struct dsb_snapshot *snap)
+{
+	uint64_t files, bytes;
+
+	if (dsb_catalog_is_listed(s->cat, snap->id) == 1 &&
+	    dsb_catalog_listing_totals(s->cat, snap->id, &files, &bytes) == 0)
+		dsb_progress_set_total(files, bytes);
+	dsb_error_clear();
 }
 
 int cmd_restore(struct cli *c, int argc, char **argv)
@@ -85,11 +97,15 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	}
 	a.o.includes = a.includes;
 	a.o.nincludes = a.nincludes;
-	if ((r = cli_open(c, &s)) != 0)
+	if ((r = cli_open(c, &s)) != 0 || (r = dsb_session_require_read(s)) != 0)
 		goto out;
 	if ((r = dsb_session_snapshot(s, argv[optind], &snap)) != 0)
 		goto out;
+	cli_progress_start(c, "restore");
+	if (a.o.nincludes == 0 && a.o.subtree == NULL)
+		restore_total(s, &snap);
 	r = dsb_restore(s, &snap, &a.o, &st);
+	dsb_progress_stop();
 	if (c->json) {
 		cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "message_type", "summary",
 		    "snapshot_id", snap.id, "files", (json_int_t)st.files, "dirs", (json_int_t)st.dirs,

@@ -17,24 +17,35 @@ static void print_plan(void *arg, const char *line)
 	printf("%s\n", line);
 }
 
+int cli_source_snapshot(struct dsb_session *s, const char *name, const char *source,
+    const char *host, struct dsb_snapshot *out)
+{
+	int r;
+
+	if (strcmp(name, "latest") == 0)
+		r = dsb_source_latest(s, source, host, out);
+	else
+		r = dsb_session_snapshot(s, name, out);
+	if (r != 0)
+		return r;
+	if (out->source == NULL || strcmp(out->source, source) != 0) {
+		r = dsb_error(DSB_ERR_USAGE, "snapshot %.8s is %s%s, not of %s", out->id,
+		    out->source ? "of source " : "not of a source", out->source ? out->source : "", source);
+		dsb_snapshot_release(out);
+	}
+	return r;
+}
+
 static int restore_one(struct dsb_session *s, const char *name, const struct dsb_source_restore_opts *so,
     const char *source, struct dsb_restore_stats *st, char id[65])
 {
 	struct dsb_snapshot snap;
 	int r;
 
-	if (strcmp(name, "latest") == 0)
-		r = dsb_source_latest(s, source, so->host, &snap);
-	else
-		r = dsb_session_snapshot(s, name, &snap);
-	if (r != 0)
+	if ((r = cli_source_snapshot(s, name, source, so->host, &snap)) != 0)
 		return r;
 	snprintf(id, 65, "%s", snap.id);
-	if (snap.source == NULL || strcmp(snap.source, source) != 0)
-		r = dsb_error(DSB_ERR_USAGE, "snapshot %.8s is %s%s, not of %s", snap.id,
-		    snap.source ? "of source " : "not of a source", snap.source ? snap.source : "", source);
-	else
-		r = dsb_source_restore(s, &snap, so, st);
+	r = dsb_source_restore(s, &snap, so, st);
 	dsb_snapshot_release(&snap);
 	return r;
 }
@@ -60,6 +71,10 @@ int cmd_restore_source(struct cli *c, const char *name, struct dsb_source_restor
 	}
 	if ((r = cli_open(c, &s)) != 0)
 		return r;
+	if ((r = dsb_session_require_read(s)) != 0) {
+		dsb_session_close(s);
+		return r;
+	}
 	if (docker)
 		r = dsb_docker_restore_latest(s, so, &st);
 	else

@@ -124,6 +124,15 @@ int cmd_restore(struct cli *c, int argc, char **argv);
 struct dsb_source_restore_opts;
 int cmd_restore_source(struct cli *c, const char *name, struct dsb_source_restore_opts *so,
     const char *source, int docker);
+/*
+ * cli_source_snapshot(s, name, source, host, out): snapshot ${name} ("latest":
+ * the latest of ${source}, of ${host} when not NULL), which must be of
+ * ${source} (DSB_ERR_USAGE otherwise). (cmd_restore_source.c)
+ */
+int cli_source_snapshot(struct dsb_session *s, const char *name, const char *source,
+    const char *host, struct dsb_snapshot *out);
+int cmd_dump(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_catalog(struct cli *c, int argc, char **argv);
 int cmd_unlock(struct cli *c, int argc, char **argv);
@@ -132,6 +141,21 @@ int cmd_key(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_history(struct cli *c, int argc, char **argv);
+int cmd_mount(struct cli *c, int argc, char **argv);
+int cmd_diff(struct cli *c, int argc, char **argv);
+int cmd_find(struct cli *c, int argc, char **argv);
+int cmd_stats(struct cli *c, int argc, char **argv);
+
+/*
+ * cli_progress_start(c, action): start the progress display (progress.h) for
+ * ${action} unless -q or stderr is not a terminal; --json makes it status
+ * lines on stdout.  The command calls dsb_progress_stop() before its summary.
+ */
+void cli_progress_start(struct cli *c, const char *action);
+/* cli_json_set_path(o, key, path): o[key] = path, or o[key_b64] = base64 when not UTF-8 (cli_json.c). */
+int cli_json_set_path(struct json_t *o, const char *key, const char *path);
+/* cli_print_json_with_path(o, path): add "path" (or "path_b64") to ${o} and print it; steals ${o}. */
+void cli_print_json_with_path(struct json_t *o, const char *path);
 
 /* ---- the configuration file (cmd_config.c) ---- */
 struct dsb_config;

@@ -16,12 +16,15 @@
 #include "dsbackup/crypto.h"
 #include "dsbackup/error.h"
 #include "dsbackup/log.h"
+#include "dsbackup/progress.h"
+
+static int cmd_help(struct cli *c, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "init", cmd_init, "",
 	  "Create a repository at the URL given by -r or DSBACKUP_REPOSITORY.\n"
 	  "  --kdf-log2n N     scrypt cost (N = 2^N, default 17)\n"
-	  "  --chunk-avg BYTES average chunk size, a power of two (default 1048576)\n"
+	  "  --chunk-avg BYTES average chunk size, a power of two (default 131072)\n"
 	  "  --pack-size BYTES target pack size (default 16777216)\n"
 	  "  --compression N   zstd level 1..19, 0 for none (default 3)\n" },
 	{ "backup", cmd_backup, "PATH... | --source SPEC... | --docker",
@@ -35,6 +38,9 @@ static const struct command commands[] = {
 	  "  --one-file-system  do not cross into other file systems\n"
 	  "  --time RFC3339     record this time for the snapshot\n"
 	  "  --parent SNAPSHOT  compare against this snapshot (default: latest with the same host and paths)\n"
+	  "  --escrow-recipient R  escrow key material (the \"trust\" source) to recipient R\n"
+	  "                     (repeatable): only R's identity can read it back; a\n"
+	  "                     write-only host also wraps its run keys to R\n"
 	  "  --retry-lock DURATION  wait this long (like 30m) for a prune's lock to go\n"
 	  "                     (default: $DSBACKUP_RETRY_LOCK, else do not wait)\n"
 	  "  --source SPEC      back up a source, one snapshot each (repeatable): volume:NAME,\n"
@@ -68,6 +74,29 @@ static const struct command commands[] = {
 	  "  --dry-run        with --source/--docker: print the plan only\n"
 	  "Exit code 3 when some files could not be restored or failed verification;\n"
 	  "those are renamed NAME.dsbackup-damaged.\n" },
+	{ "dump", cmd_dump, "SNAPSHOT [PATH] [--format pax|tar|zip|tar.zst] [--source SPEC]",
+	  "Write a snapshot, or PATH of it, to standard output as an archive, every blob\n"
+	  "verified as restore does: dsbackup dump latest --source volume:db | tar -x -C /data\n"
+	  "  --format F     pax (default: owners, times, links, devices, xattrs, ACLs),\n"
+	  "                 tar (GNU tar), zip (no hard links, devices or xattrs), tar.zst\n"
+	  "  --source SPEC  the snapshot is of this source (\"latest\": its latest); without\n"
+	  "                 PATH, the source's data is dumped\n"
+	  "Paths are relative: the whole snapshot's without the leading /; a directory PATH\n"
+	  "as \".\" with its entries below it; a file PATH under its own name.\n"
+	  "A damaged blob stops the dump with an error naming the file (exit 1), and the\n"
+	  "archive is left without its end marker.\n" },
+	{ "import", cmd_import, "ARCHIVE|- [--source SPEC] [--time RFC3339] [--host NAME] [--tag TAG]",
+	  "Read an archive (tar, pax, cpio, zip, ..., compressed or not; - for standard input)\n"
+	  "into a new snapshot, stored like a backup's.\n"
+	  "  --source SPEC  record it as this source: volume:NAME (restorable with restore\n"
+	  "                 --source volume:NAME) or path:DIR; without it the archive's\n"
+	  "                 entries are the snapshot's paths below /\n"
+	  "  --time RFC3339 record this time for the snapshot\n"
+	  "  --host NAME    record NAME as the host (default: this host's name)\n"
+	  "  --tag TAG      add a tag (repeatable)\n"
+	  "  --retry-lock DURATION  wait this long for a prune's lock to go\n"
+	  "An unreadable or truncated archive fails naming the archive and the entry;\n"
+	  "no snapshot is written then.\n" },
 	{ "check", cmd_check, "",
 	  "Verify the repository's structure from the storage alone.\n"
 	  "  --read-data               also read and verify every byte\n"
@@ -98,16 +127,42 @@ static const struct command commands[] = {
 	  "  --unindexed-grace DURATION  delete unreferenced packs that no index lists only when a\n"
 	  "                            prune first saw them this long ago (default 1h; 0: at once)\n"
 	  "  --retry-lock DURATION     wait this long for locks held by others\n" },
+	{ "diff", cmd_diff, "SNAPSHOT1 SNAPSHOT2",
+	  "Show what changed from SNAPSHOT1 to SNAPSHOT2, one line per entry:\n"
+	  "  +  added        -  removed\n"
+	  "  M  content changed (or link target, device number)\n"
+	  "  U  metadata only: mode, owner, mtime, xattrs, ACL, flags\n"
+	  "then a summary line.  Directories equal in both are skipped unread.\n"
+	  "--json: one {\"message_type\":\"change\", \"path\", \"modifier\", \"type\"} per change,\n"
+	  "then a {\"message_type\":\"statistics\", ...} object.\n" },
+	{ "find", cmd_find, "PATTERN [--host H] [--source SPEC]",
+	  "Find files in every snapshot, from the local catalog alone: no password, and\n"
+	  "the repository need not be reachable.  PATTERN is a glob (*, ?, [...]) matched\n"
+	  "against the whole path when it contains a '/', else against the base name.\n"
+	  "Prints snapshot id, time, size and path; --json: one object per file.\n"
+	  "  --host NAME   only snapshots of this host\n"
+	  "  --source SPEC only snapshots of this source (volume:db, ...)\n"
+	  "The catalog is the one this host last used for -r REPO (or --catalog PATH);\n"
+	  "it knows the snapshots as of the last command that opened the repository.\n" },
+	{ "stats", cmd_stats, "",
+	  "Repository size (packs), snapshots and blobs, the logical size of the latest\n"
+	  "snapshot of each source and of all, the deduplication ratio (logical size of\n"
+	  "all snapshots / unique data) and compression ratio (unique data / stored), and\n"
+	  "per source and per host: snapshots, first and last, latest size, growth since\n"
+	  "the first, and the bytes their backups stored.  From the catalog; --json: one object.\n" },
 	{ "catalog", cmd_catalog, "rebuild",
 	  "Recreate the local catalog from the repository alone.\n" },
 	{ "unlock", cmd_unlock, "",
 	  "Remove stale locks (of processes that are gone or older than 30 minutes).\n"
 	  "  --all   remove every lock\n" },
-	{ "key", cmd_key, "list|add|remove|passwd|generate|escrow|share|recover ...",
+	{ "key", cmd_key, "list|add|remove|passwd|generate|escrow|share|recover|rotate ...",
 	  "Manage the key slots that open the repository.\n"
 	  "  key list                              slots with type, creation time, host, user\n"
 	  "  key add [--new-password-file F]        a new passphrase slot\n"
 	  "  key add --recipient R|FILE             a slot for a public key (an officer's identity)\n"
+	  "  key add --write-only [--new-password-file F]  a slot that can add snapshots, not read them\n"
+	  "  key rotate [--rewrite]                 a new data key; --rewrite re-encrypts all data\n"
+	  "                                         and drops the old keys (resumable)\n"
 	  "  key remove ID                          remove a slot (never the last way in)\n"
 	  "  key passwd [--new-password-file F]     replace the passphrase that opened it\n"
 	  "  key generate --identity FILE           make an X25519 identity; prints its recipient\n"
@@ -132,6 +187,18 @@ static const struct command commands[] = {
 	  "  --job NAME          only runs of this job\n"
 	  "  --repository NAME   only this configured repository\n"
 	  "  --last N            the N most recent runs (default 50; 0: all)\n" },
+	{ "mount", cmd_mount, "MOUNTPOINT [--foreground]",
+	  "Show the snapshots as a read-only file system (FUSE) on MOUNTPOINT:\n"
+	  "  snapshots/ID/...       each snapshot's files, at their absolute paths\n"
+	  "  by-time/TIME_ID8       by-host/HOST/TIME   by-source/GROUP/TIME   latest/GROUP\n"
+	  "                         links to snapshots/ID (GROUP: the source spec, else the\n"
+	  "                         paths; \"/\" written %2F); new snapshots appear within seconds\n"
+	  "Reads fetch and verify only the blobs they need; one that fails verification is\n"
+	  "an I/O error (EIO) and is logged with its path.\n"
+	  "  --foreground   stay in the foreground (else it goes to the background once mounted)\n"
+	  "Unmount with \"fusermount3 -u MOUNTPOINT\", SIGINT or SIGTERM.\n" },
+	{ "help", cmd_help, "[COMMAND]",
+	  "Describe every command, or COMMAND with its options (as \"dsbackup COMMAND --help\").\n" },
 	{ "version", cmd_version, "", "Print the version.\n" },
 };
 
@@ -152,6 +219,29 @@ static void usage_all(FILE *f)
 	    "exit codes: 0 ok, 1 error, 2 usage, 3 some files failed, 10 no repository,\n"
 	    "11 locked, 12 wrong password or key\n"
 	    "\"dsbackup COMMAND --help\" describes a command.\n");
+}
+
+/* cmd_help(c, argc, argv): "dsbackup help [COMMAND]" */
+static int cmd_help(struct cli *c, int argc, char **argv)
+{
+	static const struct option longopts[] = { CLI_GLOBAL_LONGOPTS, { 0, 0, 0, 0 } };
+	size_t i;
+	int r;
+
+	if ((r = cli_parse(c, argc, argv, "r:qvh", longopts, NULL, NULL)) != 0)
+		return r == 1 ? 0 : r;
+	if (argc - optind > 1)
+		return cli_usage_error(c, "help takes at most one COMMAND");
+	if (optind == argc) {
+		usage_all(stdout);
+		return DSB_OK;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			c->cmd = &commands[i];
+			return cli_help(c);
+		}
+	return cli_usage_error(c, "unknown command \"%s\" (\"dsbackup help\" lists them)", argv[optind]);
 }
 
 int cli_help(struct cli *c)
@@ -403,6 +493,15 @@ void cli_bytes(uint64_t n, char *out, size_t len)
 		snprintf(out, len, "%llu B", (unsigned long long)n);
 	else
 		snprintf(out, len, "%.1f %s", v, units[u]);
+}
+
+void cli_progress_start(struct cli *c, const char *action)
+{
+	/* an operation without its progress display is still worth running */
+	if (dsb_progress_start(action, dsb_progress_mode_for(c->json, c->quiet)) != 0) {
+		dsb_debug("%s", dsb_errmsg());
+		dsb_error_clear();
+	}
 }
 
 static void on_signal(int sig)

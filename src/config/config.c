@@ -36,6 +36,7 @@ enum key_type {
 	T_REPEAT,     /* dsb_strlist, one entry per occurrence */
 	T_SOURCES,    /* T_LIST of source specs */
 	T_NAMES,      /* T_LIST of section names */
+	T_RECIPIENTS, /* dsb_strlist of dsbr1... recipients, separated by commas or blanks */
 	T_COUNT,      /* int >= 0 */
 	T_BOOL,       /* int 0/1 */
 	T_DURATION,   /* int64_t seconds */
@@ -76,6 +77,7 @@ static const struct key_def repo_keys[] = {
 	RKEY("catalog", T_ABSPATH, catalog),
 	{ "prune-schedule", T_SCHEDULE, offsetof(struct dsb_config_repo, prune_schedule),
 	  offsetof(struct dsb_config_repo, prune_cron), 0 },
+	RKEY("escrow-recipients", T_RECIPIENTS, escrow_recipients),
 	{ NULL, T_STRING, 0, 0, 0 }
 };
 
@@ -114,6 +116,7 @@ static const struct key_def job_keys[] = {
 	JKEY("post-hook", T_REPEAT, post_hooks),
 	JKEY("notify-webhook", T_WEBHOOK, notify_webhook),
 	JKEY("notify-on-success", T_BOOL, notify_on_success),
+	JKEY("escrow-recipients", T_RECIPIENTS, escrow_recipients),
 	{ NULL, T_STRING, 0, 0, 0 }
 };
 
@@ -207,16 +210,14 @@ static void strlist_free(struct dsb_strlist *l)
 	l->n = 0;
 }
 
-/* split_list(value, l): comma-separated items, trimmed, empty ones dropped. */
-static int split_list(const char *value, struct dsb_strlist *l)
+/* split_by(value, seps, l): items separated by any of ${seps}, trimmed, empty ones dropped. */
+static int split_by(const char *value, const char *seps, struct dsb_strlist *l)
 {
 	const char *p = value, *e, *end;
 	int r;
 
 	while (*p != '\0') {
-		end = strchr(p, ',');
-		if (end == NULL)
-			end = p + strlen(p);
+		end = p + strcspn(p, seps);
 		e = end;
 		while (p < e && isspace((unsigned char)*p))
 			p++;
@@ -224,9 +225,16 @@ static int split_list(const char *value, struct dsb_strlist *l)
 			e--;
 		if (e > p && (r = strlist_push(l, p, (size_t)(e - p))) != 0)
 			return r;
-		p = *end == ',' ? end + 1 : end;
+		p = *end != '\0' ? end + 1 : end;
 	}
 	return 0;
+}
+
+/* recipient_shape(s): "dsbr1" and 72 hex digits (the checksum is checked when a backup uses it) */
+static int recipient_shape(const char *s)
+{
+	return strncmp(s, "dsbr1", 5) == 0 && strlen(s) == 77 &&
+	    strspn(s + 5, "0123456789abcdef") == 72;
 }
 
 /* ---- sections ---- */
@@ -477,6 +485,8 @@ static void check_source(struct parser *p, const struct section *sec, int line, 
 
 	if (strncmp(spec, "path:", 5) == 0)
 		path = spec + 5;
+	else if (strcmp(spec, "daemon") == 0 || strcmp(spec, "trust") == 0)
+		return;   /* the Docker sources without an argument (docs/DOCKER.md) */
 	else if (colon != NULL && spec[0] != '/' && (strchr(spec, '/') == NULL ||
 	    colon < strchr(spec, '/')))
 		return;   /* volume:, compose:, ...: checked when the job runs */
@@ -536,8 +546,9 @@ static int store_value(struct parser *p, struct section *sec, const struct key_d
 	case T_LIST:
 	case T_SOURCES:
 	case T_NAMES:
+	case T_RECIPIENTS:
 		before = ((struct dsb_strlist *)slot)->n;
-		if ((r = split_list(value, slot)) != 0)
+		if ((r = split_by(value, k->type == T_RECIPIENTS ? ", \t" : ",", slot)) != 0)
 			return r;
 		for (i = before; i < ((struct dsb_strlist *)slot)->n; i++) {
 			const char *item = ((struct dsb_strlist *)slot)->v[i];
@@ -546,6 +557,9 @@ static int store_value(struct parser *p, struct section *sec, const struct key_d
 				check_source(p, sec, line, item);
 			else if (k->type == T_NAMES && !valid_name(item))
 				key_problem(p, sec, line, k->name, "\"%s\" is not a section name", item);
+			else if (k->type == T_RECIPIENTS && !recipient_shape(item))
+				key_problem(p, sec, line, k->name, "\"%.90s\" is not a recipient (dsbr1 "
+				    "and 72 hex digits, as \"dsbackup key generate\" prints)", item);
 		}
 		if (((struct dsb_strlist *)slot)->n == before)
 			key_problem(p, sec, line, k->name, "empty list");
@@ -893,6 +907,7 @@ static void repo_release(struct dsb_config_repo *r)
 		free(r->env[i].value);
 	}
 	free(r->env);
+	strlist_free(&r->escrow_recipients);
 }
 
 static void job_release(struct dsb_config_job *j)
@@ -909,6 +924,7 @@ static void job_release(struct dsb_config_job *j)
 	strlist_free(&j->pre_hooks);
 	strlist_free(&j->post_hooks);
 	free(j->notify_webhook);
+	strlist_free(&j->escrow_recipients);
 }
 
 void dsb_config_free(struct dsb_config *cfg)

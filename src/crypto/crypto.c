@@ -33,17 +33,6 @@
 #define GEAR_LABEL "dsbackup gear v1"
 #define EVP_CHUNK ((size_t)1 << 30)  /* EVP_CipherUpdate takes an int length */
 
-struct dsb_keys {
-	uint8_t data_key[DSB_KEY_LEN];
-	uint8_t id_key[DSB_KEY_LEN];
-	uint8_t chunker_key[DSB_KEY_LEN];
-	uint8_t key_id[DSB_KEYID_LEN];
-	uint64_t gear[256];
-	EVP_MAC_CTX *id_mac;  /* HMAC-SHA256 keyed with id_key; only ever dup'ed */
-	size_t alloc_len;
-	int locked;
-};
-
 struct dsb_aead {
 	EVP_CIPHER_CTX *ctx;  /* keyed once; each seal/open sets only the IV */
 };
@@ -169,7 +158,7 @@ int dsb_crypto_hmac(const uint8_t *key, size_t keylen, const void *p, size_t n,
 
 /* Master keys */
 
-static int keys_alloc(struct dsb_keys **out)
+int dsb_keys_alloc(struct dsb_keys **out)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	struct dsb_keys *k;
@@ -202,6 +191,7 @@ void dsb_keys_free(struct dsb_keys *k)
 	if (k == NULL)
 		return;
 	EVP_MAC_CTX_free(k->id_mac);
+	dsb_keys_ring_free(k);
 	len = k->alloc_len;
 	locked = k->locked;
 	OPENSSL_cleanse(k, len);
@@ -232,19 +222,27 @@ static int keys_derive_gear(struct dsb_keys *k)
 }
 
 /* Compute what the keys' accessors hand out: key id, gear table, id_key template. */
-static int keys_setup(struct dsb_keys *k)
+int dsb_keys_setup(struct dsb_keys *k)
 {
-	uint8_t buf[sizeof(KEYID_LABEL) - 1 + DSB_KEY_LEN], hash[DSB_HASH_LEN];
 	int r;
 
-	memcpy(buf, KEYID_LABEL, sizeof(KEYID_LABEL) - 1);
-	memcpy(buf + sizeof(KEYID_LABEL) - 1, k->data_key, DSB_KEY_LEN);
-	dsb_sha256(buf, sizeof(buf), hash);
-	memcpy(k->key_id, hash, DSB_KEYID_LEN);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	dsb_key_id_of(k->data_key, k->key_id);
 	if ((r = keys_derive_gear(k)) != 0)
 		return r;
+	EVP_MAC_CTX_free(k->id_mac);
+	k->id_mac = NULL;
 	return hmac_new(k->id_key, DSB_KEY_LEN, &k->id_mac);
+}
+
+void dsb_key_id_of(const uint8_t key[DSB_KEY_LEN], uint8_t out[DSB_KEYID_LEN])
+{
+	uint8_t buf[sizeof(KEYID_LABEL) - 1 + DSB_KEY_LEN], hash[DSB_HASH_LEN];
+
+	memcpy(buf, KEYID_LABEL, sizeof(KEYID_LABEL) - 1);
+	memcpy(buf + sizeof(KEYID_LABEL) - 1, key, DSB_KEY_LEN);
+	dsb_sha256(buf, sizeof(buf), hash);
+	memcpy(out, hash, DSB_KEYID_LEN);
+	OPENSSL_cleanse(buf, sizeof(buf));
 }
 
 int dsb_keys_generate(struct dsb_keys **out)
@@ -252,14 +250,15 @@ int dsb_keys_generate(struct dsb_keys **out)
 	struct dsb_keys *k = NULL;
 	int r = DSB_ERR_INTERNAL;
 
-	if ((r = keys_alloc(&k)) != 0)
+	if ((r = dsb_keys_alloc(&k)) != 0)
 		goto out;
 	if ((r = dsb_random(k->data_key, DSB_KEY_LEN)) != 0 ||
 	    (r = dsb_random(k->id_key, DSB_KEY_LEN)) != 0 ||
 	    (r = dsb_random(k->chunker_key, DSB_KEY_LEN)) != 0)
 		goto out;
-	if ((r = keys_setup(k)) != 0)
+	if ((r = dsb_keys_setup(k)) != 0)
 		goto out;
+	memcpy(k->opened_id, k->key_id, DSB_KEYID_LEN);
 	*out = k;
 	k = NULL;
 	r = 0;
@@ -273,13 +272,14 @@ int dsb_keys_from_raw(const uint8_t raw[DSB_KEYS_RAW_LEN], struct dsb_keys **out
 	struct dsb_keys *k = NULL;
 	int r = DSB_ERR_INTERNAL;
 
-	if ((r = keys_alloc(&k)) != 0)
+	if ((r = dsb_keys_alloc(&k)) != 0)
 		goto out;
 	memcpy(k->data_key, raw, DSB_KEY_LEN);
 	memcpy(k->id_key, raw + DSB_KEY_LEN, DSB_KEY_LEN);
 	memcpy(k->chunker_key, raw + 2 * DSB_KEY_LEN, DSB_KEY_LEN);
-	if ((r = keys_setup(k)) != 0)
+	if ((r = dsb_keys_setup(k)) != 0)
 		goto out;
+	memcpy(k->opened_id, k->key_id, DSB_KEYID_LEN);
 	*out = k;
 	k = NULL;
 	r = 0;
@@ -381,6 +381,36 @@ int dsb_aead_derive(const struct dsb_keys *k, const uint8_t salt[DSB_SALT_LEN], 
 	int r;
 
 	if ((r = dsb_crypto_hkdf(k->data_key, DSB_KEY_LEN, salt, DSB_SALT_LEN,
+	    (const uint8_t *)info, infolen, subkey, sizeof(subkey))) == 0)
+		r = dsb_aead_from_key(subkey, out);
+	OPENSSL_cleanse(subkey, sizeof(subkey));
+	return r;
+}
+
+int dsb_aead_derive_for(const struct dsb_keys *k, const uint8_t key_id[DSB_KEYID_LEN],
+    const uint8_t salt[DSB_SALT_LEN], const char *info, struct dsb_aead **out)
+{
+	uint8_t subkey[DSB_KEY_LEN];
+	const uint8_t *key;
+	size_t infolen = info != NULL ? strlen(info) : 0;
+	char hex[2 * DSB_KEYID_LEN + 1];
+	int r;
+
+	if ((key = dsb_keys_find(k, key_id)) == NULL) {
+		const struct dsb_escrow_note *e = dsb_keys_escrow_find(k, key_id);
+
+		if (k->write_only)
+			return dsb_error(DSB_ERR_BAD_KEY, DSB_WRITE_ONLY_MSG);
+		dsb_hex_encode(key_id, DSB_KEYID_LEN, hex);
+		if (e != NULL)
+			return dsb_error(DSB_ERR_BAD_KEY, "encrypted with data key %s: " DSB_ESCROW_MSG,
+			    hex, e->recipient);
+		/* Not a key this repository ever named to us: a damaged header as far as we can tell. */
+		return dsb_error(DSB_ERR_AUTH, "encrypted with data key %s, which this repository "
+		    "key does not hold: the header is damaged, or the key was dropped by "
+		    "\"key rotate --rewrite\"", hex);
+	}
+	if ((r = dsb_crypto_hkdf(key, DSB_KEY_LEN, salt, DSB_SALT_LEN,
 	    (const uint8_t *)info, infolen, subkey, sizeof(subkey))) == 0)
 		r = dsb_aead_from_key(subkey, out);
 	OPENSSL_cleanse(subkey, sizeof(subkey));

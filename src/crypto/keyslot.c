@@ -34,6 +34,7 @@
 #define SLOT_MAX_LEN (64 * 1024)
 #define SLOT_VERSION 1
 #define SLOT_TYPE "passphrase"
+#define SLOT_TYPE_WO "write-only"   /* same layout, wraps DSBWO001 keys */
 #define SLOT_KDF "scrypt"
 #define SLOT_AAD_LABEL "dsbackup keyslot v1"
 #define SLOT_MAGIC "DSBMK001"
@@ -222,6 +223,40 @@ int dsb_slot_get_b64(json_t *o, const char *key, uint8_t *out, size_t n)
 	return b64_decode(key, s, out, n);
 }
 
+int dsb_slot_get_b64_var(json_t *o, const char *key, size_t min, size_t max, uint8_t **out,
+    size_t *n)
+{
+	json_t *v = json_object_get(o, key);
+	const char *str;
+	size_t len, pad = 0;
+	uint8_t *p;
+	int dec;
+
+	if (!json_is_string(v))
+		return dsb_error(DSB_ERR_CORRUPT, "key slot: \"%s\" is missing or not a string", key);
+	str = json_string_value(v);
+	len = json_string_length(v);
+	if (len % 4 != 0 || len < B64_LEN(min) || len > B64_LEN(max) || strlen(str) != len)
+		return dsb_error(DSB_ERR_CORRUPT, "key slot %s: %zu base64 characters, expected "
+		    "%zu..%zu", key, len, (size_t)B64_LEN(min), (size_t)B64_LEN(max));
+	if ((p = malloc(len / 4 * 3 + 1)) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory for key slot %s", key);
+	if ((dec = EVP_DecodeBlock(p, (const unsigned char *)str, (int)len)) < 0) {
+		free(p);
+		return dsb_error(DSB_ERR_CORRUPT, "key slot %s: invalid base64", key);
+	}
+	while (pad < 2 && len > pad && str[len - 1 - pad] == '=')
+		pad++;
+	if ((size_t)dec - pad < min || (size_t)dec - pad > max) {
+		free(p);
+		return dsb_error(DSB_ERR_CORRUPT, "key slot %s: decodes to %zu bytes", key,
+		    (size_t)dec - pad);
+	}
+	*out = p;
+	*n = (size_t)dec - pad;
+	return 0;
+}
+
 /* slot_header(root, s): version and type; DSB_ERR_UNSUPPORTED for ones we do not know. */
 static int slot_header(json_t *root, struct slot *s)
 {
@@ -234,7 +269,7 @@ static int slot_header(json_t *root, struct slot *s)
 		return dsb_error(DSB_ERR_UNSUPPORTED, "key slot version %u is not supported", version);
 	if ((r = dsb_slot_get_string(root, "type", s->info.type, sizeof(s->info.type))) != 0)
 		return r;
-	if (strcmp(s->info.type, SLOT_TYPE) != 0)
+	if (strcmp(s->info.type, SLOT_TYPE) != 0 && strcmp(s->info.type, SLOT_TYPE_WO) != 0)
 		return dsb_error(DSB_ERR_UNSUPPORTED, "key slot type \"%s\" is not supported",
 		    s->info.type);
 	return 0;
@@ -328,7 +363,13 @@ int dsb_keyslot_open(const void *slot, size_t len, const char *pass, size_t pass
 			r = dsb_error(DSB_ERR_BAD_KEY, "wrong password");
 		goto out;
 	}
-	if (CRYPTO_memcmp(pt, SLOT_MAGIC, SLOT_MAGIC_LEN) != 0) {
+	if (strcmp(s.info.type, SLOT_TYPE_WO) == 0 &&
+	    CRYPTO_memcmp(pt, DSB_WO_MAGIC, SLOT_MAGIC_LEN) == 0) {
+		r = dsb_keys_from_write_only(pt + SLOT_MAGIC_LEN, out);
+		goto out;
+	}
+	if (strcmp(s.info.type, SLOT_TYPE) != 0 ||
+	    CRYPTO_memcmp(pt, SLOT_MAGIC, SLOT_MAGIC_LEN) != 0) {
 		r = dsb_error(DSB_ERR_CORRUPT, "key slot decrypts to an unknown key format");
 		goto out;
 	}
@@ -342,8 +383,8 @@ out:
 }
 
 /* slot_fill(s, kdf, host, user): the public fields of a new slot, fresh salt and nonce. */
-static int slot_fill(struct slot *s, const struct dsb_kdf_params *kdf, const char *host,
-    const char *user)
+static int slot_fill(struct slot *s, const char *type, const struct dsb_kdf_params *kdf,
+    const char *host, const char *user)
 {
 	int64_t sec;
 	long nsec;
@@ -354,7 +395,7 @@ static int slot_fill(struct slot *s, const struct dsb_kdf_params *kdf, const cha
 		return r;
 	if (strlen(host) >= sizeof(s->info.host) || strlen(user) >= sizeof(s->info.user))
 		return dsb_error(DSB_ERR_USAGE, "host or user name for the key slot is too long");
-	snprintf(s->info.type, sizeof(s->info.type), "%s", SLOT_TYPE);
+	snprintf(s->info.type, sizeof(s->info.type), "%s", type);
 	dsb_time_now(&sec, &nsec);
 	dsb_time_format(sec, nsec, s->info.created, sizeof(s->info.created));
 	snprintf(s->info.host, sizeof(s->info.host), "%s", host);
@@ -399,13 +440,48 @@ static json_t *slot_json(const struct slot *s)
 	return o;
 }
 
+/* slot_create(type, pt, ...): seal the 104-byte plaintext ${pt} in a new slot of ${type} */
+static int slot_create(const char *type, uint8_t pt[SLOT_PT_LEN], const char *pass,
+    size_t passlen, const struct dsb_kdf_params *kdf, const char *host, const char *user,
+    struct dsb_buf *out);
+
 int dsb_keyslot_create(const struct dsb_keys *k, const char *pass, size_t passlen,
     const struct dsb_kdf_params *kdf, const char *host, const char *user, struct dsb_buf *out)
+{
+	uint8_t pt[SLOT_PT_LEN];
+	int r;
+
+	memcpy(pt, SLOT_MAGIC, SLOT_MAGIC_LEN);
+	dsb_keys_export(k, pt + SLOT_MAGIC_LEN);
+	r = slot_create(SLOT_TYPE, pt, pass, passlen, kdf, host, user, out);
+	OPENSSL_cleanse(pt, sizeof(pt));
+	return r;
+}
+
+int dsb_keyslot_create_write_only(const struct dsb_keys *k, const char *pass, size_t passlen,
+    const struct dsb_kdf_params *kdf, const char *host, const char *user, struct dsb_buf *out)
+{
+	uint8_t pt[SLOT_PT_LEN];
+	int r;
+
+	if (!k->has_repo_pk)
+		return dsb_error(DSB_ERR_USAGE, "the keys hold no repository public key for a "
+		    "write-only slot");
+	memcpy(pt, DSB_WO_MAGIC, SLOT_MAGIC_LEN);
+	dsb_keys_export_write_only(k, pt + SLOT_MAGIC_LEN);
+	r = slot_create(SLOT_TYPE_WO, pt, pass, passlen, kdf, host, user, out);
+	OPENSSL_cleanse(pt, sizeof(pt));
+	return r;
+}
+
+static int slot_create(const char *type, uint8_t pt[SLOT_PT_LEN], const char *pass,
+    size_t passlen, const struct dsb_kdf_params *kdf, const char *host, const char *user,
+    struct dsb_buf *out)
 {
 	static const struct dsb_kdf_params defaults = {
 		DSB_KDF_DEFAULT_LOG2_N, DSB_KDF_DEFAULT_R, DSB_KDF_DEFAULT_P
 	};
-	uint8_t kek[DSB_KEY_LEN], pt[SLOT_PT_LEN];
+	uint8_t kek[DSB_KEY_LEN];
 	struct slot s;
 	json_t *o = NULL;
 	char *text = NULL;
@@ -413,10 +489,8 @@ int dsb_keyslot_create(const struct dsb_keys *k, const char *pass, size_t passle
 
 	if (kdf == NULL)
 		kdf = &defaults;
-	if ((r = slot_fill(&s, kdf, host != NULL ? host : "", user != NULL ? user : "")) != 0)
+	if ((r = slot_fill(&s, type, kdf, host != NULL ? host : "", user != NULL ? user : "")) != 0)
 		goto out;
-	memcpy(pt, SLOT_MAGIC, SLOT_MAGIC_LEN);
-	dsb_keys_export(k, pt + SLOT_MAGIC_LEN);
 	if ((r = kdf_derive(pass, passlen, kdf, s.salt, kek)) != 0 ||
 	    (r = slot_crypt(&s, kek, pt, 1)) != 0)
 		goto out;
@@ -432,7 +506,6 @@ int dsb_keyslot_create(const struct dsb_keys *k, const char *pass, size_t passle
 	r = 0;
 out:
 	OPENSSL_cleanse(kek, sizeof(kek));
-	OPENSSL_cleanse(pt, sizeof(pt));
 	free(text);
 	json_decref(o);
 	return r;

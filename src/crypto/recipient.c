@@ -35,6 +35,9 @@
 #define SHARE_MAGIC "DSBSH001"
 #define WRAP_INFO "dsbackup x25519 v1"
 #define SLOT_LABEL "dsbackup keyslot v1"
+#define RUNKEY_TYPE "run-key"
+#define RUNKEY_MAGIC "DSBRK001"
+#define RUNKEY_PT_LEN (8 + DSB_KEY_LEN)
 #define SHARE_PT_LEN (8 + DSB_SLOT_PT_LEN)     /* magic || y */
 #define MAX_CT_LEN (SHARE_PT_LEN + DSB_TAG_LEN)
 
@@ -57,6 +60,7 @@ struct pkslot {
 	uint8_t nonce[DSB_NONCE_LEN];
 	uint8_t data[MAX_CT_LEN];
 	size_t datalen;
+	uint8_t key_id[DSB_KEYID_LEN];   /* run-key */
 };
 
 static void *secret_alloc(size_t n)
@@ -83,7 +87,7 @@ static void secret_free(void *p, size_t n)
 
 /* ---- X25519 ---- */
 
-static int x25519_public(const uint8_t priv[X_LEN], uint8_t pub[X_LEN])
+int dsb_x25519_public(const uint8_t priv[X_LEN], uint8_t pub[X_LEN])
 {
 	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, X_LEN);
 	size_t n = X_LEN;
@@ -178,7 +182,7 @@ int dsb_identity_generate(struct dsb_identity **out)
 
 	if ((id = secret_alloc(sizeof(*id))) == NULL)
 		return DSB_ERR_NOMEM;
-	if ((r = dsb_random(id->priv, X_LEN)) != 0 || (r = x25519_public(id->priv, id->pub)) != 0) {
+	if ((r = dsb_random(id->priv, X_LEN)) != 0 || (r = dsb_x25519_public(id->priv, id->pub)) != 0) {
 		secret_free(id, sizeof(*id));
 		return r;
 	}
@@ -295,7 +299,7 @@ int dsb_identity_load(const char *path, struct dsb_identity **out)
 		    ID_PREFIX);
 		goto out;
 	}
-	if ((r = x25519_public(id->priv, id->pub)) != 0)
+	if ((r = dsb_x25519_public(id->priv, id->pub)) != 0)
 		goto out;
 	*out = id;
 	id = NULL;
@@ -317,6 +321,9 @@ static int pk_aad(const struct pkslot *s, struct dsb_buf *aad)
 	    (r = dsb_slot_aad_add(aad, s->info.created)) != 0 ||
 	    (r = dsb_slot_aad_add(aad, s->info.host)) != 0 ||
 	    (r = dsb_slot_aad_add(aad, s->info.user)) != 0)
+		return r;
+	if (strcmp(s->info.type, RUNKEY_TYPE) == 0 &&
+	    (r = dsb_slot_aad_add(aad, s->info.key_id)) != 0)
 		return r;
 	if (strcmp(s->info.type, "escrow-share") == 0) {
 		snprintf(num[0], sizeof(num[0]), "%u", s->info.threshold);
@@ -384,7 +391,7 @@ static int pk_seal(struct pkslot *s, uint8_t *pt, size_t ptlen)
 	uint8_t eph_priv[X_LEN], shared[X_LEN], kek[DSB_KEY_LEN];
 	int r;
 
-	if ((r = dsb_random(eph_priv, X_LEN)) != 0 || (r = x25519_public(eph_priv, s->eph)) != 0 ||
+	if ((r = dsb_random(eph_priv, X_LEN)) != 0 || (r = dsb_x25519_public(eph_priv, s->eph)) != 0 ||
 	    (r = x25519_shared(eph_priv, s->rpub, shared)) != 0 ||
 	    (r = wrap_kek(shared, s->eph, s->rpub, kek)) != 0)
 		goto out;
@@ -431,6 +438,8 @@ static int pk_to_text(const struct pkslot *s, struct dsb_buf *out)
 	    "nonce", nonce, "data", data);
 	if (o == NULL)
 		goto out;
+	if (strcmp(s->info.type, RUNKEY_TYPE) == 0)
+		json_object_set_new(o, "key_id", json_string(s->info.key_id));
 	if (strcmp(s->info.type, "escrow-share") == 0) {
 		json_object_set_new(o, "set", json_string(s->info.set));
 		json_object_set_new(o, "threshold", json_integer(s->info.threshold));
@@ -488,12 +497,22 @@ static int pk_parse(const void *p, size_t len, struct pkslot *s)
 	    (r = dsb_slot_get_string(root, "type", s->info.type, sizeof(s->info.type))) != 0)
 		goto out;
 	if (version != 1 || (strcmp(s->info.type, "x25519") != 0 &&
-	    strcmp(s->info.type, "escrow-share") != 0)) {
+	    strcmp(s->info.type, "escrow-share") != 0 && strcmp(s->info.type, RUNKEY_TYPE) != 0)) {
 		r = dsb_error(DSB_ERR_UNSUPPORTED, "key slot type \"%s\" version %u is not a public-key slot",
 		    s->info.type, version);
 		goto out;
 	}
 	ctlen = strcmp(s->info.type, "x25519") == 0 ? DSB_SLOT_PT_LEN + DSB_TAG_LEN : MAX_CT_LEN;
+	if (strcmp(s->info.type, RUNKEY_TYPE) == 0) {
+		ctlen = RUNKEY_PT_LEN + DSB_TAG_LEN;
+		if ((r = dsb_slot_get_string(root, "key_id", s->info.key_id,
+		    sizeof(s->info.key_id))) != 0)
+			goto out;
+		if (dsb_hex_decode(s->info.key_id, s->key_id, DSB_KEYID_LEN) != 0) {
+			r = dsb_error(DSB_ERR_CORRUPT, "run-key slot: \"key_id\" is not 16 hex digits");
+			goto out;
+		}
+	}
 	if ((r = dsb_slot_get_string(root, "created", s->info.created, sizeof(s->info.created))) != 0 ||
 	    (r = dsb_slot_get_string(root, "host", s->info.host, sizeof(s->info.host))) != 0 ||
 	    (r = dsb_slot_get_string(root, "user", s->info.user, sizeof(s->info.user))) != 0 ||
@@ -523,7 +542,10 @@ int dsb_keyslot_info_any(const void *slot, size_t len, struct dsb_keyslot_info *
 	r = dsb_keyslot_info(slot, len, info);
 	if (r != DSB_ERR_UNSUPPORTED)
 		return r;
-	if ((r = pk_parse(slot, len, &s)) != 0)
+	r = pk_parse(slot, len, &s);
+	if (r == DSB_ERR_UNSUPPORTED)
+		return dsb_keyring_info(slot, len, info);
+	if (r != 0)
 		return r;
 	*info = s.info;
 	return 0;
@@ -565,6 +587,112 @@ int dsb_keyslot_open_identity(const void *slot, size_t len, const struct dsb_ide
 	}
 	OPENSSL_cleanse(pt, sizeof(pt));
 	return r;
+}
+
+/* ---- run keys of write-only hosts and escrowed sources ---- */
+
+int dsb_runkey_create_to(const struct dsb_keys *k, const char *recipient, const char *host,
+    const char *user, struct dsb_buf *out)
+{
+	uint8_t pt[RUNKEY_PT_LEN];
+	struct pkslot s;
+	int r;
+
+	if ((r = pk_fill(&s, RUNKEY_TYPE, recipient, host ? host : "", user ? user : "")) != 0)
+		return r;
+	dsb_hex_encode(k->key_id, DSB_KEYID_LEN, s.info.key_id);
+	memcpy(pt, RUNKEY_MAGIC, 8);
+	memcpy(pt + 8, k->data_key, DSB_KEY_LEN);
+	if ((r = pk_seal(&s, pt, sizeof(pt))) == 0)
+		r = pk_to_text(&s, out);
+	OPENSSL_cleanse(pt, sizeof(pt));
+	return r;
+}
+
+int dsb_runkey_create(const struct dsb_keys *k, const char *host, const char *user,
+    struct dsb_buf *out)
+{
+	char recipient[DSB_RECIPIENT_LEN];
+
+	if (!k->has_repo_pk)
+		return dsb_error(DSB_ERR_USAGE, "the keys hold no repository public key for a run key");
+	recipient_string(k->repo_pk, recipient);
+	return dsb_runkey_create_to(k, recipient, host, user, out);
+}
+
+/* runkey_parse(slot, len, s): a run-key slot, DSB_ERR_UNSUPPORTED for other types */
+static int runkey_parse(const void *slot, size_t len, struct pkslot *s)
+{
+	int r;
+
+	if ((r = pk_parse(slot, len, s)) != 0)
+		return r;
+	if (strcmp(s->info.type, RUNKEY_TYPE) != 0)
+		return dsb_error(DSB_ERR_UNSUPPORTED, "not a run-key slot");
+	return 0;
+}
+
+/* runkey_unwrap(k, s, id): open ${s} with ${id} and add its run key to ${k} */
+static int runkey_unwrap(struct dsb_keys *k, struct pkslot *s, const struct dsb_identity *id)
+{
+	uint8_t pt[RUNKEY_PT_LEN], kid[DSB_KEYID_LEN];
+	int r;
+
+	if (dsb_keys_find(k, s->key_id) != NULL)
+		return 0;
+	if ((r = pk_open(s, id, pt, sizeof(pt))) != 0)
+		goto out;
+	dsb_key_id_of(pt + 8, kid);
+	if (CRYPTO_memcmp(pt, RUNKEY_MAGIC, 8) != 0 || memcmp(kid, s->key_id, DSB_KEYID_LEN) != 0) {
+		r = dsb_error(DSB_ERR_CORRUPT, "run-key slot %s decrypts to a key with another id",
+		    s->info.key_id);
+		goto out;
+	}
+	r = dsb_keys_ring_add(k, pt + 8, 1);
+out:
+	OPENSSL_cleanse(pt, sizeof(pt));
+	return r;
+}
+
+int dsb_runkey_open(struct dsb_keys *k, const void *slot, size_t len)
+{
+	struct dsb_identity repo;
+	struct pkslot s;
+	int r;
+
+	if ((r = runkey_parse(slot, len, &s)) != 0)
+		return r;
+	if (!k->has_repo_sk)
+		return dsb_error(DSB_ERR_BAD_KEY, "these keys do not hold the repository's private key");
+	memcpy(repo.priv, k->repo_sk, X_LEN);
+	memcpy(repo.pub, k->repo_pk, X_LEN);
+	r = runkey_unwrap(k, &s, &repo);
+	OPENSSL_cleanse(&repo, sizeof(repo));
+	return r;
+}
+
+int dsb_runkey_open_identity(struct dsb_keys *k, const void *slot, size_t len,
+    const struct dsb_identity *id)
+{
+	struct pkslot s;
+	int r;
+
+	if ((r = runkey_parse(slot, len, &s)) != 0)
+		return r;
+	return runkey_unwrap(k, &s, id);
+}
+
+int dsb_runkey_note_escrow(struct dsb_keys *k, const void *slot, size_t len)
+{
+	struct pkslot s;
+	int r;
+
+	if ((r = runkey_parse(slot, len, &s)) != 0)
+		return r;
+	if (dsb_keys_find(k, s.key_id) != NULL ||
+	    (k->has_repo_pk && CRYPTO_memcmp(s.rpub, k->repo_pk, X_LEN) == 0))
+		return 0;
+	return dsb_keys_escrow_add(k, s.key_id, s.info.recipient);
 }
 
 /* ---- escrow ---- */

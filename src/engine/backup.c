@@ -1,7 +1,6 @@
 /*
- * backup.c: walk the paths, cut files into chunks, store what the
- * repository lacks through the worker pipeline, write trees, then the index
- * objects, then the snapshot (docs/FORMAT.md §11).
+ * backup.c: walk the paths and store files, trees and the snapshot through
+ * store.c (chunks, the worker pipeline, index objects; docs/FORMAT.md §11).
  *
  * The walking thread reads, chunks and hashes; workers compress, encrypt and
  * store.  Files whose size, mtime, ctime and inode match the parent
@@ -21,15 +20,10 @@
 
 #include <jansson.h>
 
-#include "dsbackup/chunker.h"
 #include "dsbackup/error.h"
 #include "dsbackup/log.h"
 #include "dsbackup/util.h"
-#include "engine_internal.h"
-#include "idset.h"
-#include "pipeline.h"
-
-#define INDEX_FLUSH_ENTRIES 20000
+#include "store.h"
 
 volatile sig_atomic_t dsb_interrupted;
 
@@ -37,19 +31,10 @@ struct walker {
 	struct dsb_session *s;
 	const struct dsb_backup_opts *o;
 	struct dsb_backup_stats *st;
-	struct dsb_pipeline *pl;
-	struct dsb_index_writer *iw;
-	struct dsb_done_pack *pending;    /* packs written, not yet in an index object */
-	struct dsb_lock *lock;
-	struct dsb_idset seen;            /* blobs submitted in this run */
+	struct dsb_store store;
 	struct archive *ard;
-	struct dsb_chunker chunker;
-	uint8_t *rbuf;
-	size_t rcap;
-	struct dsb_sha256 *sha;
-	struct dsb_buf treebuf;
 	dev_t root_dev;
-	uint64_t since_refresh;
+	const char *parent_id;     /* the parent snapshot, or NULL */
 };
 
 static int report(struct walker *w, const char *path, const char *what, int errnum)
@@ -69,97 +54,14 @@ static int excluded(const struct walker *w, const char *path)
 	return 0;
 }
 
-/* ---- index: packs done -> index objects -> catalog ---- */
-
-static int flush_index(struct walker *w)
-{
-	struct dsb_done_pack *d;
-	char id[65];
-	int r;
-
-	if (w->pending == NULL)
-		return 0;
-	if ((r = dsb_index_writer_flush(w->iw, id)) != 0)
-		return r;
-	/* the catalog learns of packs only once an index object lists them */
-	if ((r = dsb_catalog_begin(w->s->cat)) != 0)
-		return r;
-	for (d = w->pending; d != NULL; d = d->next)
-		if ((r = dsb_session_add_record(w->s->cat, &d->rec)) != 0)
-			goto fail;
-	if ((r = dsb_catalog_add_index(w->s->cat, id)) != 0)
-		goto fail;
-	if ((r = dsb_catalog_commit(w->s->cat)) != 0)
-		return r;
-	dsb_done_pack_free(w->pending);
-	w->pending = NULL;
-	return 0;
-fail:
-	dsb_catalog_rollback(w->s->cat);
-	return r;
-}
-
-static int collect_done(struct walker *w, int force)
-{
-	struct dsb_done_pack *d, *next;
-	int r;
-
-	for (d = dsb_pipeline_take_done(w->pl); d != NULL; d = next) {
-		next = d->next;
-		if ((r = dsb_index_writer_add(w->iw, &d->rec)) != 0) {
-			dsb_done_pack_free(d);
-			return r;
-		}
-		d->next = w->pending;
-		w->pending = d;
-	}
-	if (force || dsb_index_writer_pending(w->iw) >= INDEX_FLUSH_ENTRIES)
-		return flush_index(w);
-	return 0;
-}
-
-/* ---- blobs ---- */
-
 static int known_blob(struct walker *w, const uint8_t id[32])
 {
-	int r;
-
-	if (dsb_idset_has(&w->seen, id))
-		return 1;
-	r = dsb_catalog_find_blob(w->s->cat, id, NULL);
-	if (r == 0)
-		return 1;
-	if (r == DSB_ERR_NOT_FOUND) {
-		dsb_error_clear();
-		return 0;
-	}
-	return r;
-}
-
-static int store_blob(struct walker *w, int type, const void *p, size_t n, uint8_t id[32])
-{
-	int r;
-
-	if ((r = dsb_keys_blob_id(dsb_repo_keys(w->s->repo), p, n, id)) != 0)
-		return r;
-	if ((r = known_blob(w, id)) != 0)
-		return r < 0 ? r : 0;
-	if ((r = dsb_idset_add(&w->seen, id)) != 0)
-		return r;
-	if ((r = dsb_pipeline_submit(w->pl, id, type, p, n)) != 0)
-		return r;
-	return collect_done(w, 0);
+	return dsb_store_known(&w->store, id);
 }
 
 static int check_interrupt(struct walker *w)
 {
-	if (dsb_interrupted)
-		return dsb_error(DSB_ERR_INTERRUPTED, "interrupted by a signal; no snapshot was written");
-	if (++w->since_refresh >= 1000) {
-		w->since_refresh = 0;
-		return dsb_lock_refresh(w->lock);
-	}
-	return 0;
+	return dsb_store_tick(&w->store);
 }
 
 /* ---- metadata ---- */
@@ -200,66 +102,21 @@ static void meta_from_stat(struct dsb_node *n, const struct stat *st)
 		n->type = DSB_NODE_SOCKET;
 }
 
-static int copy_opt(char **dst, const char *src)
-{
-	if (src == NULL || *src == '\0')
-		return 0;
-	return (*dst = dsb_strdup(src)) != NULL ? 0 : DSB_ERR_NOMEM;
-}
-
-static int meta_xattrs(struct dsb_node *n, struct archive_entry *e)
-{
-	const char *name;
-	const void *value;
-	size_t size, i = 0;
-	int count = archive_entry_xattr_reset(e);
-
-	if (count <= 0)
-		return 0;
-	if ((n->xattrs = calloc((size_t)count, sizeof(*n->xattrs))) == NULL)
-		return dsb_error(DSB_ERR_NOMEM, "out of memory");
-	while (i < (size_t)count && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-		if ((n->xattrs[i].name = dsb_strdup(name)) == NULL ||
-		    (n->xattrs[i].value = malloc(size + 1)) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		memcpy(n->xattrs[i].value, value, size);
-		n->xattrs[i].len = size;
-		n->nxattrs = ++i;
-	}
-	return 0;
-}
-
 /* ACLs, xattrs, owner names, flags and sparseness through libarchive's disk reader */
 static int meta_from_archive(struct walker *w, struct dsb_node *n, const char *path, int fd,
     const struct stat *st)
 {
 	struct archive_entry *e = archive_entry_new();
-	char *acl;
 	int r = 0;
 
 	if (e == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	archive_entry_copy_pathname(e, path);
 	archive_entry_copy_sourcepath(e, path);
-	if (archive_read_disk_entry_from_file(w->ard, e, fd, st) < ARCHIVE_WARN) {
+	if (archive_read_disk_entry_from_file(w->ard, e, fd, st) < ARCHIVE_WARN)
 		dsb_warn("%s: cannot read extended metadata: %s", path, archive_error_string(w->ard));
-		goto out;
-	}
-	if ((r = copy_opt(&n->user, archive_entry_uname(e))) != 0 ||
-	    (r = copy_opt(&n->group, archive_entry_gname(e))) != 0 ||
-	    (r = copy_opt(&n->fflags, archive_entry_fflags_text(e))) != 0 ||
-	    (r = meta_xattrs(n, e)) != 0)
-		goto out;
-	if (archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0) {
-		acl = archive_entry_acl_to_text(e, NULL, ARCHIVE_ENTRY_ACL_STYLE_EXTRA_ID);
-		if (acl != NULL) {
-			r = copy_opt(&n->acl, acl);
-			free(acl);
-		}
-	}
-	if (S_ISREG(st->st_mode) && archive_entry_sparse_count(e) > 0)
-		n->sparse = 1;
-out:
+	else
+		r = dsb_node_meta_from_entry(n, e);
 	archive_entry_free(e);
 	return r;
 }
@@ -311,56 +168,22 @@ static int open_file(const char *path)
 	return fd;
 }
 
-/* fill w->rbuf so that at least max bytes follow pos, or to EOF */
-static int fill(struct walker *w, int fd, size_t *pos, size_t *len, int *eof, const char *path)
+struct fd_reader {
+	int fd;
+	const char *path;
+};
+
+static int read_fd(void *arg, void *buf, size_t cap, size_t *got)
 {
-	size_t want = w->chunker.p.max;
+	struct fd_reader *fr = arg;
 	ssize_t n;
 
-	while (!*eof && *len - *pos < want) {
-		if (w->rcap - *len < want) {
-			memmove(w->rbuf, w->rbuf + *pos, *len - *pos);
-			*len -= *pos;
-			*pos = 0;
-		}
-		n = read(fd, w->rbuf + *len, w->rcap - *len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return dsb_error_errno(DSB_ERR_IO, errno, "reading %s", path);
-		}
-		if (n == 0)
-			*eof = 1;
-		*len += (size_t)n;
-	}
-	return 0;
-}
-
-static int read_content(struct walker *w, int fd, struct dsb_node *n, const char *path,
-    uint64_t *total)
-{
-	size_t pos = 0, len = 0, c;
-	uint8_t id[32];
-	int eof = 0, r;
-
-	*total = 0;
-	for (;;) {
-		if ((r = fill(w, fd, &pos, &len, &eof, path)) != 0)
-			return r;
-		if (pos == len)
-			break;
-		c = dsb_chunker_next(&w->chunker, w->rbuf + pos, len - pos, eof);
-		if (c == 0)
-			return dsb_error(DSB_ERR_INTERNAL, "chunker asked for more data at EOF");
-		dsb_sha256_update(w->sha, w->rbuf + pos, c);
-		if ((r = store_blob(w, DSB_BLOB_DATA, w->rbuf + pos, c, id)) != 0 ||
-		    (r = dsb_node_add_content(n, id)) != 0)
-			return r;
-		pos += c;
-		*total += c;
-		if ((r = check_interrupt(w)) != 0)
-			return r;
-	}
+	do
+		n = read(fr->fd, buf, cap);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return dsb_error_errno(DSB_ERR_IO, errno, "reading %s", fr->path);
+	*got = (size_t)n;
 	return 0;
 }
 
@@ -374,6 +197,7 @@ static int changed_during_read(const struct stat *a, const struct stat *b)
 static int backup_file(struct walker *w, const char *path, const struct stat *lst,
     const struct dsb_node *parent, struct dsb_node *n, int *ok)
 {
+	struct fd_reader fr;
 	struct stat st, after;
 	uint64_t total;
 	int fd, r, reused;
@@ -383,6 +207,7 @@ static int backup_file(struct walker *w, const char *path, const struct stat *ls
 		return r;
 	if (reused) {
 		w->st->files_unchanged++;
+		dsb_progress_bytes(n->size);
 		*ok = 1;
 		return 0;
 	}
@@ -395,12 +220,9 @@ static int backup_file(struct walker *w, const char *path, const struct stat *ls
 	meta_from_stat(n, &st);
 	if ((r = meta_from_archive(w, n, path, fd, &st)) != 0)
 		goto out;
-	dsb_sha256_free(w->sha);
-	if ((w->sha = dsb_sha256_new()) == NULL) {
-		r = dsb_error(DSB_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = read_content(w, fd, n, path, &total)) != 0) {
+	fr.fd = fd;
+	fr.path = path;
+	if ((r = dsb_store_content(&w->store, n, read_fd, &fr, path, &total)) != 0) {
 		if (r != DSB_ERR_IO)
 			goto out;
 		dsb_log(DSB_LOG_ERROR, "%s (skipped)", dsb_errmsg());
@@ -408,10 +230,6 @@ static int backup_file(struct walker *w, const char *path, const struct stat *ls
 		r = 0;
 		goto out;
 	}
-	dsb_sha256_final(w->sha, n->hash);
-	n->has_hash = 1;
-	n->size = total;
-	w->st->bytes_read += total;
 	if (fstat(fd, &after) == 0 && (changed_during_read(&st, &after) || total != (uint64_t)st.st_size)) {
 		dsb_warn("%s changed while it was read; the snapshot holds the %llu bytes read", path,
 		    (unsigned long long)total);
@@ -487,11 +305,31 @@ static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tr
 
 static int store_tree(struct walker *w, struct dsb_tree *t, uint8_t id[32])
 {
+	return dsb_store_tree(&w->store, t, id);
+}
+
+/*
+ * store_tree_or_parent(w, t, pt, parent_tree, id): a directory whose nodes
+ * all equal those of its tree in the parent snapshot (${pt}, decoded from
+ * ${parent_tree}; NULL when there is none) gets that tree's id, neither
+ * encoded nor hashed again; any other is stored.
+ */
+static int store_tree_or_parent(struct walker *w, struct dsb_tree *t, const struct dsb_tree *pt,
+    const uint8_t *parent_tree, uint8_t id[32])
+{
 	int r;
 
-	if ((r = dsb_tree_sort(t)) != 0 || (r = dsb_tree_encode(t, &w->treebuf)) != 0)
-		return r;
-	return store_blob(w, DSB_BLOB_TREE, w->treebuf.data, w->treebuf.len, id);
+	if (parent_tree != NULL) {
+		if ((r = dsb_tree_sort(t)) != 0)
+			return r;
+		if (dsb_tree_equal(t, pt) && (r = dsb_store_known(&w->store, parent_tree)) != 0) {
+			if (r < 0)
+				return r;
+			memcpy(id, parent_tree, 32);
+			return 0;
+		}
+	}
+	return store_tree(w, t, id);
 }
 
 /*
@@ -518,6 +356,7 @@ static int backup_entry(struct walker *w, const char *path, const char *name,
 	switch (n->type) {
 	case DSB_NODE_FILE:
 		w->st->files++;
+		dsb_progress_file(path);
 		if ((r = backup_file(w, path, &st, parent, n, &ok)) != 0)
 			return r;
 		break;
@@ -568,6 +407,24 @@ static int backup_entry(struct walker *w, const char *path, const char *name,
 	return check_interrupt(w);
 }
 
+/*
+ * load_parent_tree(w, id, path, pt): the parent snapshot's tree of ${path}
+ * into ${pt}, or, when it cannot be read, a warning naming the parent and
+ * why, and ${pt} empty: every file below ${path} is then read again.
+ * Returns ${id} when the tree was read, NULL otherwise.
+ */
+static const uint8_t *load_parent_tree(struct walker *w, const uint8_t *id, const char *path,
+    struct dsb_tree *pt)
+{
+	if (id == NULL || dsb_session_load_tree(w->s, id, pt) == 0)
+		return id;
+	dsb_warn("cannot read the tree of %s in the parent snapshot %.16s: %s; reading every file "
+	    "below it again", path[0] ? path : "/", w->parent_id ? w->parent_id : "?", dsb_errmsg());
+	dsb_error_clear();
+	dsb_tree_init(pt);
+	return NULL;
+}
+
 static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tree,
     uint8_t out_id[32])
 {
@@ -580,10 +437,13 @@ static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tr
 	dsb_tree_init(&pt);
 	if ((r = read_names(path, &names, &count)) != 0)
 		goto out;
-	if (parent_tree != NULL && (r = dsb_session_load_tree(w->s, parent_tree, &pt)) != 0) {
-		dsb_warn("cannot use the parent snapshot's tree for %s: %s", path, dsb_errmsg());
-		dsb_tree_init(&pt);
+	if (count > DSB_TREE_MAX_NODES) {
+		r = dsb_error(DSB_ERR_LIMIT, "directory %s has %zu entries, more than the %d one "
+		    "directory of a snapshot may hold (docs/FORMAT.md §9); exclude it (--exclude)", path,
+		    count, DSB_TREE_MAX_NODES);
+		goto out;
 	}
+	parent_tree = load_parent_tree(w, parent_tree, path, &pt);
 	for (i = 0; i < count; i++) {
 		if ((full = dsb_path_join(path, names[i])) == NULL) {
 			r = DSB_ERR_NOMEM;
@@ -595,7 +455,7 @@ static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tr
 		if (r != 0)
 			goto out;
 	}
-	r = store_tree(w, &t, out_id);
+	r = store_tree_or_parent(w, &t, &pt, parent_tree, out_id);
 out:
 	free_names(names, count);
 	dsb_tree_release(&t);
@@ -623,8 +483,7 @@ static int build_level(struct walker *w, const char *prefix, char *const *paths,
 
 	dsb_tree_init(&t);
 	dsb_tree_init(&pt);
-	if (parent_tree != NULL && dsb_session_load_tree(w->s, parent_tree, &pt) != 0)
-		dsb_tree_init(&pt);
+	parent_tree = load_parent_tree(w, parent_tree, prefix, &pt);
 	if ((sub = calloc(n, sizeof(*sub))) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	for (i = 0; i < n && r == 0; i++) {
@@ -671,7 +530,7 @@ static int build_level(struct walker *w, const char *prefix, char *const *paths,
 		    node->subtree);
 	}
 	if (r == 0)
-		r = store_tree(w, &t, out_id);
+		r = store_tree_or_parent(w, &t, &pt, parent_tree, out_id);
 	free(full);
 	free(sub);
 	dsb_tree_release(&t);
@@ -796,56 +655,27 @@ static int find_parent(struct walker *w, const char *host, char *const *paths, s
 static int walker_init(struct walker *w, struct dsb_session *s, const struct dsb_backup_opts *o,
     struct dsb_backup_stats *st)
 {
-	const struct dsb_repo_config *cfg = dsb_repo_config(s->repo);
-	uint64_t gear[256];
-	long cpus;
-	int r, workers = o->workers;
-
 	memset(w, 0, sizeof(*w));
 	w->s = s;
 	w->o = o;
 	w->st = st;
-	dsb_buf_init(&w->treebuf, (size_t)DSB_BLOB_RAW_MAX);
-	if ((r = dsb_idset_init(&w->seen)) != 0)
-		return r;
-	dsb_keys_gear(dsb_repo_keys(s->repo), gear);
-	dsb_chunker_init(&w->chunker, &cfg->chunker, gear);
-	w->rcap = (size_t)cfg->chunker.max * 2;
-	if ((w->rbuf = malloc(w->rcap)) == NULL)
-		return dsb_error(DSB_ERR_NOMEM, "out of memory for the read buffer");
 	if ((w->ard = archive_read_disk_new()) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	archive_read_disk_set_standard_lookup(w->ard);
-	if (workers <= 0) {
-		cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		workers = cpus > 0 ? (int)(cpus > 8 ? 8 : cpus) : 2;
-	}
-	if ((r = dsb_index_writer_new(s->repo, &w->iw)) != 0)
-		return r;
-	return dsb_pipeline_start(s->repo, workers, &w->pl);
+	return dsb_store_init(&w->store, s, o->workers, st);
 }
 
 static void walker_release(struct walker *w)
 {
-	dsb_pipeline_free(w->pl);
-	dsb_done_pack_free(w->pending);
-	dsb_index_writer_free(w->iw);
-	dsb_idset_release(&w->seen);
+	dsb_store_release(&w->store);
 	if (w->ard != NULL)
 		archive_read_free(w->ard);
-	dsb_sha256_free(w->sha);
-	free(w->rbuf);
-	dsb_buf_release(&w->treebuf);
-	dsb_lock_release(w->lock);
 }
 
 static int write_snapshot(struct walker *w, char *const *paths, size_t n, const char *host,
     const uint8_t tree[32], const char *parent, char id_out[65])
 {
 	struct dsb_snapshot_new sn;
-	struct dsb_catalog_snapshot cs;
-	char *json = NULL;
-	int r;
 
 	memset(&sn, 0, sizeof(sn));
 	if (w->o->has_time) {
@@ -866,21 +696,7 @@ static int write_snapshot(struct walker *w, char *const *paths, size_t n, const 
 	sn.source = w->o->source;
 	sn.run_id = w->o->run_id;
 	sn.source_meta = w->o->source_meta;
-	if ((r = dsb_snapshot_build(&sn, w->st, &json)) != 0)
-		goto out;
-	if ((r = dsb_repo_put_snapshot(w->s->repo, json, id_out)) != 0)
-		goto out;
-	cs.id = id_out;
-	cs.time_sec = sn.time_sec;
-	cs.time_nsec = sn.time_nsec;
-	cs.host = host;
-	cs.json = json;
-	if ((r = dsb_catalog_add_snapshot(w->s->cat, &cs)) != 0)
-		dsb_warn("snapshot %s was written but not added to the catalog: %s", id_out, dsb_errmsg());
-	r = 0;
-out:
-	free(json);
-	return r;
+	return dsb_store_snapshot(&w->store, &sn, id_out);
 }
 
 /* a snapshot records paths, tags, excludes and the host as JSON strings, so as UTF-8 (FORMAT.md §9) */
@@ -898,37 +714,49 @@ static int check_recordable(const char *what, const char *const *v, size_t n, co
 	return 0;
 }
 
+int dsb_backup_host(const struct dsb_backup_opts *o, char *const *paths, size_t n, char *host,
+    size_t size)
+{
+	const char *hostv[1];
+	int r;
+
+	if (o->host != NULL)
+		snprintf(host, size, "%s", o->host);
+	else if (gethostname(host, size) != 0)
+		snprintf(host, size, "unknown");
+	host[size - 1] = '\0';
+	hostv[0] = host;
+	if ((r = check_recordable("path", (const char *const *)paths, n,
+	    "; back up a directory above it (names below the paths may be any bytes)")) != 0 ||
+	    (r = check_recordable("tag", o->tags, o->ntags, "")) != 0 ||
+	    (r = check_recordable("exclude pattern", o->excludes, o->nexcludes, "")) != 0)
+		return r;
+	return check_recordable("host name", hostv, 1, "");
+}
+
 int dsb_backup(struct dsb_session *s, const struct dsb_backup_opts *o, char id_out[65],
     struct dsb_backup_stats *st)
 {
-	struct dsb_pipeline_stats ps;
 	struct dsb_snapshot parent;
 	struct walker w;
 	struct stat rst;
 	char **paths = NULL, host[256];
-	const char *hostv[1];
 	uint8_t tree[32];
 	size_t n = 0, i;
 	int r, have_parent = 0;
 
 	memset(st, 0, sizeof(*st));
 	memset(&parent, 0, sizeof(parent));
+	/* before the workers start: they make their pack writers with dsb_repo_pack_keys */
+	if ((o->nescrow_recipients > 0 && (r = dsb_repo_set_escrow(s->repo, o->escrow_recipients,
+	    o->nescrow_recipients)) != 0) || (o->escrow && (r = dsb_repo_escrow_begin(s->repo)) != 0))
+		return r;
 	if ((r = walker_init(&w, s, o, st)) != 0)
 		goto out;
 	if ((r = prepare_paths(o, &paths, &n)) != 0)
 		goto out;
-	if (o->host != NULL)
-		snprintf(host, sizeof(host), "%s", o->host);
-	else if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
-	hostv[0] = host;
 	/* before anything is read or stored */
-	if ((r = check_recordable("path", (const char *const *)paths, n,
-	    "; back up a directory above it (names below the paths may be any bytes)")) != 0 ||
-	    (r = check_recordable("tag", o->tags, o->ntags, "")) != 0 ||
-	    (r = check_recordable("exclude pattern", o->excludes, o->nexcludes, "")) != 0 ||
-	    (r = check_recordable("host name", hostv, 1, "")) != 0)
+	if ((r = dsb_backup_host(o, paths, n, host, sizeof(host))) != 0)
 		goto out;
 	for (i = 0; i < n; i++)
 		if (lstat(paths[i], &rst) == 0)
@@ -939,26 +767,21 @@ int dsb_backup(struct dsb_session *s, const struct dsb_backup_opts *o, char id_o
 		goto out;
 	}
 	w.root_dev = rst.st_dev;
-	/* then sync: a prune may have replaced index objects and packs since the session opened */
-	if ((r = dsb_repo_lock_wait(s->repo, 0, o->lock_wait_sec, &w.lock)) != 0 ||
-	    (r = dsb_session_sync(s)) != 0)
+	if ((r = dsb_store_lock(&w.store, o->lock_wait_sec)) != 0)
 		goto out;
 	if ((r = find_parent(&w, host, paths, n, &parent, &have_parent)) != 0)
 		goto out;
-	if (have_parent)
+	if (have_parent) {
 		dsb_debug("parent snapshot %.16s", parent.id);
+		w.parent_id = parent.id;
+	}
 	if ((r = build_level(&w, "", paths, n, have_parent ? parent.tree : NULL, tree)) != 0)
 		goto out;
-	r = dsb_pipeline_finish(w.pl, &ps);
-	if (r != 0)
-		goto out;
-	st->blobs_added = ps.blobs;
-	st->bytes_added = ps.stored_bytes;
-	st->packs_added = ps.packs;
-	if ((r = collect_done(&w, 1)) != 0)
+	if ((r = dsb_store_finish(&w.store)) != 0)
 		goto out;
 	if ((r = write_snapshot(&w, paths, n, host, tree, have_parent ? parent.id : NULL, id_out)) != 0)
 		goto out;
+	dsb_listing_after_backup(s, id_out);
 	r = st->errors > 0 ? DSB_ERR_PARTIAL : 0;
 	if (r == DSB_ERR_PARTIAL)
 		dsb_error(r, "snapshot %.16s written, but %llu file(s) could not be read", id_out,
@@ -967,6 +790,8 @@ out:
 	if (have_parent)
 		dsb_snapshot_release(&parent);
 	walker_release(&w);
+	if (o->escrow)
+		dsb_repo_escrow_end(s->repo);
 	for (i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);

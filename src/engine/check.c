@@ -24,6 +24,7 @@ struct checker {
 	struct dsb_check_stats *st;
 	struct dsb_idset existing;    /* packs on the backend */
 	struct dsb_idset trees;       /* trees already checked */
+	const char *snap;             /* the snapshot whose trees are being checked */
 	struct dsb_blob_opener *opener;
 	struct dsb_buf a, b;
 };
@@ -44,18 +45,13 @@ static int problem(struct checker *c, const char *detail, const char *fmt, ...)
 
 /* ---- index objects ---- */
 
-static int add_record(void *arg, const struct dsb_pack_record *rec)
-{
-	return dsb_session_add_record(arg, rec);
-}
-
 static int load_one_index(void *arg, const char *id, uint64_t size)
 {
 	struct checker *c = arg;
 	int r;
 
 	(void)size;
-	r = dsb_repo_read_index(c->s->repo, id, add_record, c->s->cat);
+	r = dsb_repo_read_index(c->s->repo, id, dsb_session_add_record_cb, c->s);
 	if (r == DSB_ERR_NOMEM || r == DSB_ERR_CATALOG)
 		return r;
 	if (r != 0)
@@ -116,7 +112,7 @@ static int check_pack(void *arg, const char *id_hex, uint64_t size)
 		rec.size = size;
 		rec.entries = e;
 		rec.n = n;
-		r = dsb_session_add_record(c->s->cat, &rec);
+		r = dsb_session_add_record(c->s, &rec);
 		free(e);
 		return r;
 	}
@@ -149,6 +145,8 @@ static int check_tree(struct checker *c, const uint8_t id[32], const char *path,
 
 static int check_node(struct checker *c, const struct dsb_node *n, const char *path, int depth)
 {
+	struct dsb_blob_loc loc;
+	uint64_t sum = 0;
 	char hex[65];
 	size_t i;
 	int r;
@@ -159,15 +157,27 @@ static int check_node(struct checker *c, const struct dsb_node *n, const char *p
 		return 0;
 	for (i = 0; i < n->ncontent; i++) {
 		c->st->blobs++;
-		r = dsb_catalog_find_blob(c->s->cat, n->content[i], NULL);
+		r = dsb_catalog_find_blob(c->s->cat, n->content[i], &loc);
 		if (r == DSB_ERR_NOT_FOUND) {
 			dsb_hex_encode(n->content[i], 32, hex);
 			dsb_error(r, "data blob %.16s is in no pack", hex);
-			return problem(c, dsb_errmsg(), "file %s is missing data", path);
+			return problem(c, dsb_errmsg(), "snapshot %.16s: file %s is missing data", c->snap,
+			    path);
 		}
 		if (r != 0)
 			return r;
+		if (loc.type != DSB_BLOB_DATA) {
+			dsb_hex_encode(n->content[i], 32, hex);
+			return problem(c, NULL, "snapshot %.16s: file %s: blob %.16s is not a data blob "
+			    "(type %u)", c->snap, path, hex, loc.type);
+		}
+		sum += loc.raw_len;   /* at most 16 M blobs of 64 MiB: no overflow */
 	}
+	/* restore refuses such a file before writing it; check says so first */
+	if (sum != n->size)
+		return problem(c, NULL, "snapshot %.16s: file %s: recorded size %llu does not match the "
+		    "sum of its blobs' lengths, %llu bytes", c->snap, path,
+		    (unsigned long long)n->size, (unsigned long long)sum);
 	return 0;
 }
 
@@ -180,14 +190,17 @@ static int check_tree(struct checker *c, const uint8_t id[32], const char *path,
 
 	if (dsb_idset_has(&c->trees, id))
 		return 0;
-	if (depth > 1024)
-		return problem(c, NULL, "%s: directories nested too deep", path);
+	if (depth > DSB_TREE_MAX_DEPTH)
+		/* the reason first: a path this deep would push it out of the message */
+		return problem(c, NULL, "snapshot %.16s: directories nested deeper than %d (the "
+		    "format's limit) at %.200s...", c->snap, DSB_TREE_MAX_DEPTH, path);
 	if ((r = dsb_idset_add(&c->trees, id)) != 0)
 		return r;
 	c->st->trees++;
 	dsb_tree_init(&t);
 	if ((r = dsb_session_load_tree(c->s, id, &t)) != 0)
-		return r == DSB_ERR_NOMEM ? r : problem(c, dsb_errmsg(), "tree of %s is unreadable", path[0] ? path : "/");
+		return r == DSB_ERR_NOMEM ? r : problem(c, dsb_errmsg(), "snapshot %.16s: tree of %.200s "
+		    "is unreadable", c->snap, path[0] ? path : "/");
 	for (i = 0; i < t.n && r == 0; i++) {
 		if ((child = dsb_asprintf("%s/%s", path, t.nodes[i].name)) == NULL) {
 			r = DSB_ERR_NOMEM;
@@ -209,13 +222,16 @@ static int check_snapshot(void *arg, const char *id, uint64_t size)
 
 	(void)size;
 	c->st->snapshots++;
+	dsb_progress_file(id);
 	if ((r = dsb_repo_get_snapshot(c->s->repo, id, &json)) != 0)
 		return r == DSB_ERR_NOMEM ? r : problem(c, dsb_errmsg(), "snapshot %s is unreadable", id);
 	r = dsb_snapshot_parse(id, json, &snap);
 	free(json);
 	if (r != 0)
 		return problem(c, dsb_errmsg(), "snapshot %s is malformed", id);
+	c->snap = id;
 	r = check_tree(c, snap.tree, "", 0);
+	c->snap = NULL;
 	dsb_snapshot_release(&snap);
 	return r;
 }
@@ -239,6 +255,8 @@ static int read_pack(void *arg, const char *id_hex, uint64_t size)
 	if (dsb_hex_decode(id_hex, id, 32) != 0)
 		return 0;
 	c->st->packs_read++;
+	dsb_progress_file(id_hex);
+	dsb_progress_bytes(size);
 	snprintf(name, sizeof(name), "data/%.2s/%s", id_hex, id_hex);
 	if ((r = dsb_backend_get(dsb_repo_backend(c->s->repo), name, 0, 0, &c->a)) != 0)
 		return r == DSB_ERR_NOMEM ? r : problem(c, dsb_errmsg(), "pack %s is unreadable", id_hex);

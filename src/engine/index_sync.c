@@ -65,11 +65,6 @@ static int find_vanished(void *arg, const char *index_id)
 	return 0;
 }
 
-static int add_record(void *arg, const struct dsb_pack_record *rec)
-{
-	return dsb_session_add_record(arg, rec);
-}
-
 struct reload_ctx {
 	struct dsb_session *s;
 	uint64_t loaded;
@@ -83,7 +78,7 @@ static int reload_one(void *arg, const char *id, uint64_t size)
 	int r;
 
 	(void)size;
-	if ((r = dsb_repo_read_index(c->s->repo, id, add_record, c->s->cat)) != 0)
+	if ((r = dsb_repo_read_index(c->s->repo, id, dsb_session_add_record_cb, c->s)) != 0)
 		return r;
 	c->loaded++;
 	if ((r = dsb_catalog_add_index(c->s->cat, id)) != 0)

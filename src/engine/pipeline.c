@@ -8,7 +8,7 @@
 #include "dsbackup/util.h"
 #include "pipeline.h"
 
-#define MAX_JOBS_PER_WORKER 4
+#define MAX_JOBS_PER_WORKER 2
 
 struct job {
 	uint8_t id[32];
@@ -120,7 +120,7 @@ static void *worker(void *arg)
 	struct job *j;
 	int r;
 
-	if ((r = dsb_pack_writer_new(dsb_repo_keys(p->repo), cfg->compression, &w)) != 0)
+	if ((r = dsb_pack_writer_new(dsb_repo_pack_keys(p->repo), cfg->compression, &w)) != 0)
 		goto out;
 	while ((j = next_job(p)) != NULL) {
 		r = dsb_pack_writer_add(w, j->id, j->type, j->data.data, j->data.len);

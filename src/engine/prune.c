@@ -78,6 +78,7 @@ struct pruner {
 	int64_t grace, now;
 	uint64_t changes;             /* packs deleted, repacked, lost or newly indexed */
 	uint64_t missing_packs;       /* indexed packs gone from the backend that hold live blobs */
+	uint8_t key_id[DSB_KEYID_LEN];  /* the current data key (rekey: packs under others are copied) */
 	uint64_t freed_planned;
 	struct id_vec old_index, new_index;
 	/* repacking */
@@ -163,7 +164,7 @@ static int note_pack(void *arg, const char *id_hex, uint64_t size)
 	}
 	rec.size = size;
 	rec.entries = e;
-	r = dsb_session_add_record(p->s->cat, &rec);
+	r = dsb_session_add_record(p->s, &rec);
 	free(e);
 	if (r != 0 || (r = dsb_catalog_unindexed_since(p->s->cat, rec.id, p->now, &since)) != 0)
 		return r;
@@ -301,7 +302,8 @@ static int plan_pack(void *arg, const struct dsb_catalog_pack_usage *u)
 		next = PACK_DELETE;
 		st->packs_deleted++;
 		p->freed_planned += u->pack.size;
-	} else if ((double)u->live_bytes < p->repack_below * (double)u->pack.size) {
+	} else if ((double)u->live_bytes < p->repack_below * (double)u->pack.size ||
+	    (p->o->rekey && memcmp(u->pack.key_id, p->key_id, sizeof(p->key_id)) != 0)) {
 		next = PACK_REPACK;
 		st->packs_repacked++;
 		st->bytes_repacked += u->live_bytes;
@@ -322,6 +324,9 @@ static int plan(struct pruner *p)
 {
 	int r;
 
+	dsb_keys_key_id(dsb_repo_keys(p->s->repo), p->key_id);
+	if (p->o->rekey)
+		p->changes++;   /* every index object is written again, under the current key */
 	if ((r = dsb_catalog_prune_foreach_usage(p->cp, plan_pack, p)) != 0)
 		return r;
 	if (p->missing_packs > 0)
@@ -429,6 +434,7 @@ static int repack_pack(void *arg, const uint8_t id[32], int unindexed)
 	memcpy(p->hdr.key_id, pi.key_id, sizeof(p->hdr.key_id));
 	memcpy(p->hdr.salt, pi.salt, sizeof(p->hdr.salt));
 	dsb_repo_pack_name(id, name);
+	dsb_progress_file(name);
 	if ((r = dsb_backend_get(dsb_repo_backend(p->s->repo), name, 0, 0, &p->pack)) != 0)
 		return r;
 	p->copied = p->expected = 0;
@@ -516,50 +522,124 @@ static int rewrite(struct pruner *p)
 
 /* ---- 5, 6. delete ---- */
 
-static int remove_object(struct pruner *p, const char *name)
-{
-	int r = dsb_backend_remove(dsb_repo_backend(p->s->repo), name);
+#define PRUNE_DELETE_BATCH 1000       /* objects handed to the backend at once */
 
-	if (r == DSB_ERR_NOT_FOUND) {
-		dsb_error_clear();
+/* Objects waiting to be removed together (S3: one DeleteObjects request). */
+struct removal {
+	struct pruner *p;
+	char names[PRUNE_DELETE_BATCH][96];
+	const char *ptrs[PRUNE_DELETE_BATCH];
+	uint8_t ids[PRUNE_DELETE_BATCH][32];      /* of packs */
+	unsigned char unindexed[PRUNE_DELETE_BATCH];
+	unsigned char gone[PRUNE_DELETE_BATCH];
+	size_t n;
+	uint64_t failed;                          /* objects that could not be removed */
+	int first_error;
+	char *first_msg;
+};
+
+/*
+ * flush_removal(rm): remove the queued objects.  One that cannot be removed
+ * (object lock, say) is counted and the rest go on: each step's order
+ * guarantee holds per object (an index object is no longer needed, a pack is
+ * in no new index object), so a leftover only costs space.
+ */
+static int flush_removal(struct removal *rm)
+{
+	size_t i;
+	int r;
+
+	if (rm->n == 0)
 		return 0;
+	r = dsb_backend_remove_many(dsb_repo_backend(rm->p->s->repo), rm->ptrs, rm->n, rm->gone);
+	if (r == DSB_ERR_NOMEM)
+		return r;
+	if (r != 0 && rm->first_error == 0) {
+		rm->first_error = r;
+		rm->first_msg = dsb_strdup(dsb_errmsg());
 	}
-	return r;
+	dsb_error_clear();
+	for (i = 0; i < rm->n; i++) {
+		if (!rm->gone[i])
+			rm->failed++;
+		else if (rm->unindexed[i] && (r = dsb_catalog_unindexed_forget(rm->p->s->cat,
+		    rm->ids[i])) != 0)
+			return r;
+	}
+	rm->n = 0;
+	return 0;
+}
+
+/* queue_removal(rm, name, id, unindexed): ${id}: the pack's, or NULL. */
+static int queue_removal(struct removal *rm, const char *name, const uint8_t *id, int unindexed)
+{
+	int r;
+
+	if ((r = tick(rm->p)) != 0)
+		return r;
+	snprintf(rm->names[rm->n], sizeof(rm->names[rm->n]), "%s", name);
+	rm->ptrs[rm->n] = rm->names[rm->n];
+	if (id != NULL)
+		memcpy(rm->ids[rm->n], id, 32);
+	rm->unindexed[rm->n] = id != NULL && unindexed;
+	return ++rm->n == PRUNE_DELETE_BATCH ? flush_removal(rm) : 0;
 }
 
 static int delete_pack(void *arg, const uint8_t id[32], int unindexed)
 {
-	struct pruner *p = arg;
+	struct removal *rm = arg;
 	char name[80];
-	int r;
 
-	if ((r = tick(p)) != 0)
-		return r;
 	dsb_repo_pack_name(id, name);
-	if ((r = remove_object(p, name)) != 0)
-		return r;
-	return unindexed ? dsb_catalog_unindexed_forget(p->s->cat, id) : 0;
+	dsb_progress_file(name);
+	return queue_removal(rm, name, id, unindexed);
 }
 
-static int delete_old(struct pruner *p)
+/* delete_all(rm): queue and remove the old index objects, then the packs dropped. */
+static int delete_all(struct removal *rm)
 {
+	struct pruner *p = rm->p;
 	char name[96];
 	size_t i;
 	int r;
 
-	dsb_info("deleting %zu old index object(s), then %llu pack(s)", p->old_index.n,
-	    (unsigned long long)(p->st->packs_deleted + p->st->packs_repacked));
 	for (i = 0; i < p->old_index.n; i++) {
 		if (id_vec_has(&p->new_index, p->old_index.v[i]))
 			continue;
 		snprintf(name, sizeof(name), "index/%s", p->old_index.v[i]);
-		if ((r = tick(p)) != 0 || (r = remove_object(p, name)) != 0)
+		if ((r = queue_removal(rm, name, NULL, 0)) != 0)
 			return r;
 		p->st->index_objects_replaced++;
 	}
-	if ((r = dsb_catalog_prune_foreach_pack(p->cp, PACK_DELETE, delete_pack, p)) != 0)
+	/* every old index object goes before the first pack (step 5 before 6) */
+	if ((r = flush_removal(rm)) != 0)
 		return r;
-	return dsb_catalog_prune_foreach_pack(p->cp, PACK_REPACK, delete_pack, p);
+	if (rm->failed > 0)
+		return 0;
+	if ((r = dsb_catalog_prune_foreach_pack(p->cp, PACK_DELETE, delete_pack, rm)) != 0 ||
+	    (r = dsb_catalog_prune_foreach_pack(p->cp, PACK_REPACK, delete_pack, rm)) != 0)
+		return r;
+	return flush_removal(rm);
+}
+
+static int delete_old(struct pruner *p)
+{
+	struct removal *rm;
+	int r;
+
+	dsb_info("deleting %zu old index object(s), then %llu pack(s)", p->old_index.n,
+	    (unsigned long long)(p->st->packs_deleted + p->st->packs_repacked));
+	if ((rm = calloc(1, sizeof(*rm))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	rm->p = p;
+	if ((r = delete_all(rm)) == 0 && rm->failed > 0)
+		r = dsb_error(rm->first_error, "%llu object(s) could not be deleted (%s); the repository "
+		    "is consistent: the new index lists every live blob, and what was not deleted holds "
+		    "none; a later prune deletes it once that is allowed",
+		    (unsigned long long)rm->failed, rm->first_msg != NULL ? rm->first_msg : "");
+	free(rm->first_msg);
+	free(rm);
+	return r;
 }
 
 /* ---- driver ---- */
@@ -580,6 +660,7 @@ static int prune_run(struct pruner *p)
 		return r;
 	if ((r = mark_live(p)) != 0 || (r = plan(p)) != 0)
 		goto fail;
+	dsb_progress_set_total(2 * p->st->packs_repacked + p->st->packs_deleted, 0);
 	if (p->o->dry_run || p->changes == 0) {
 		dsb_catalog_rollback(p->s->cat);
 		return p->o->dry_run ? 0 : dsb_catalog_prune_forget_unindexed(p->cp);

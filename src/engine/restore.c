@@ -15,21 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "dsbackup/error.h"
 #include "dsbackup/log.h"
 #include "dsbackup/util.h"
 #include "engine_internal.h"
 
 #define MAX_DEPTH 1024
-
-struct hardlink {
-	uint64_t dev, inode;
-	uint64_t size;
-	uint8_t hash[32];
-	char *path;
-};
 
 /* a directory that existed before the restore: libarchive sets its times at once, not at the end */
 struct existing_dir {
@@ -44,10 +35,8 @@ struct restorer {
 	struct dsb_restore_stats *st;
 	struct archive *aw;
 	struct dsb_blob_opener *opener;
-	struct dsb_sha256 *sha;
 	struct dsb_buf scratch, data;
-	struct hardlink *links;
-	size_t nlinks, caplinks;
+	struct dsb_links links;
 	struct existing_dir *dirs;
 	size_t ndirs, capdirs;
 	/* directories on the way down whose entries are not written yet (include mode) */
@@ -55,6 +44,7 @@ struct restorer {
 	char *pending_path[MAX_DEPTH];
 	size_t npending, written_depth;
 	int nospace;                 /* a write failed because the target is full */
+	int sparse;                  /* the file being written is sparse: holes are not written */
 };
 
 static int matches(const struct restorer *r, const char *abs)
@@ -74,51 +64,6 @@ static int fail_entry(struct restorer *r, const char *rel, const char *what)
 	dsb_log(DSB_LOG_ERROR, "restoring /%s: %s", rel, what);
 	r->st->errors++;
 	return 0;
-}
-
-static int node_mode(const struct dsb_node *n)
-{
-	switch (n->type) {
-	case DSB_NODE_FILE: return AE_IFREG;
-	case DSB_NODE_DIR: return AE_IFDIR;
-	case DSB_NODE_SYMLINK: return AE_IFLNK;
-	case DSB_NODE_FIFO: return AE_IFIFO;
-	case DSB_NODE_CHARDEV: return AE_IFCHR;
-	case DSB_NODE_BLOCKDEV: return AE_IFBLK;
-	default: return AE_IFSOCK;
-	}
-}
-
-static void fill_entry(struct archive_entry *e, const struct dsb_node *n, const char *rel)
-{
-	size_t i;
-
-	archive_entry_copy_pathname(e, rel);
-	archive_entry_set_filetype(e, (unsigned)node_mode(n));
-	archive_entry_set_perm(e, n->mode);
-	archive_entry_set_uid(e, n->uid);
-	archive_entry_set_gid(e, n->gid);
-	if (n->user != NULL)
-		archive_entry_copy_uname(e, n->user);
-	if (n->group != NULL)
-		archive_entry_copy_gname(e, n->group);
-	archive_entry_set_mtime(e, n->mtime, n->mtime_ns);
-	if (n->type == DSB_NODE_DIR)
-		archive_entry_set_atime(e, n->mtime, n->mtime_ns);
-	else
-		archive_entry_set_atime(e, n->atime, n->atime_ns);
-	if (n->type == DSB_NODE_FILE)
-		archive_entry_set_size(e, (la_int64_t)n->size);
-	if (n->type == DSB_NODE_SYMLINK)
-		archive_entry_copy_symlink(e, n->target);
-	if (n->type == DSB_NODE_CHARDEV || n->type == DSB_NODE_BLOCKDEV)
-		archive_entry_set_rdev(e, (dev_t)n->rdev);
-	for (i = 0; i < n->nxattrs; i++)
-		archive_entry_xattr_add_entry(e, n->xattrs[i].name, n->xattrs[i].value, n->xattrs[i].len);
-	if (n->acl != NULL && archive_entry_acl_from_text(e, n->acl, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) != ARCHIVE_OK)
-		dsb_warn("/%s: cannot parse the stored ACL, restoring without it", rel);
-	if (n->fflags != NULL)
-		archive_entry_copy_fflags_text(e, n->fflags);
 }
 
 /* target_full(r): whether the writer's last failure was a full restore target (remembered) */
@@ -166,52 +111,29 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
+static int write_block(void *arg, const void *p, size_t len, uint64_t off)
+{
+	struct restorer *r = arg;
+
+	/* libarchive reports a failed write(2) as ARCHIVE_WARN: anything but OK lost data */
+	if (!(r->sparse && all_zero(p, len)) &&
+	    archive_write_data_block(r->aw, p, len, (la_int64_t)off) != ARCHIVE_OK) {
+		if (target_full(r))
+			return dsb_error(DSB_ERR_NOSPACE, "no space left on device");
+		return dsb_error(DSB_ERR_IO, "%s: %s", archive_error_string(r->aw),
+		    strerror(archive_errno(r->aw)));
+	}
+	r->st->bytes += len;
+	dsb_progress_bytes(len);
+	return 0;
+}
+
 /* write the content of ${n}; returns 1 when every byte verified, 0 otherwise (reported) */
 static int write_content(struct restorer *r, const struct dsb_node *n, const char *rel)
 {
-	struct dsb_blob_ref ref;
-	uint8_t hash[32];
-	uint64_t off = 0;
-	char hex[65], msg[512];
-	size_t i;
-	int rc;
-
-	dsb_sha256_free(r->sha);
-	if ((r->sha = dsb_sha256_new()) == NULL)
-		return fail_entry(r, rel, "out of memory"), 0;
-	for (i = 0; i < n->ncontent; i++) {
-		if ((rc = dsb_session_blob_ref(r->s, n->content[i], &ref)) != 0) {
-			dsb_hex_encode(n->content[i], 32, hex);
-			if (rc == DSB_ERR_NOT_FOUND)
-				dsb_error(rc, "blob %.16s is not in the index", hex);
-			fail_entry(r, rel, dsb_errmsg());
-			return 0;
-		}
-		/* the backend's message names the pack (missing, short, damaged) */
-		if (dsb_repo_read_blob(r->s->repo, r->opener, &ref, &r->scratch, &r->data) != 0) {
-			fail_entry(r, rel, dsb_errmsg());
-			return 0;
-		}
-		dsb_sha256_update(r->sha, r->data.data, r->data.len);
-		/* libarchive reports a failed write(2) as ARCHIVE_WARN: anything but OK lost data */
-		if (!(n->sparse && all_zero(r->data.data, r->data.len)) &&
-		    archive_write_data_block(r->aw, r->data.data, r->data.len, (la_int64_t)off) != ARCHIVE_OK) {
-			if (target_full(r))
-				snprintf(msg, sizeof(msg), "no space left on device");
-			else
-				snprintf(msg, sizeof(msg), "%s: %s", archive_error_string(r->aw),
-				    strerror(archive_errno(r->aw)));
-			fail_entry(r, rel, msg);
-			return 0;
-		}
-		off += r->data.len;
-		r->st->bytes += r->data.len;
-	}
-	dsb_sha256_final(r->sha, hash);
-	if (off != n->size || !n->has_hash || CRYPTO_memcmp(hash, n->hash, 32) != 0) {
-		fail_entry(r, rel, "content does not match the recorded SHA-256 (damaged)");
-		return 0;
-	}
+	r->sparse = n->sparse;
+	if (dsb_node_read_content(r->s, r->opener, n, &r->scratch, &r->data, write_block, r) != 0)
+		return fail_entry(r, rel, dsb_errmsg()), 0;
 	return 1;
 }
 
@@ -228,77 +150,21 @@ static void mark_damaged(const char *rel)
 	free(bad);
 }
 
-static const char *find_link(struct restorer *r, const struct dsb_node *n)
-{
-	size_t i;
-
-	/* a link only to a file of the same recorded content: a tree cannot make one file restore another's */
-	for (i = 0; i < r->nlinks; i++)
-		if (r->links[i].dev == n->dev && r->links[i].inode == n->inode &&
-		    r->links[i].size == n->size && n->has_hash &&
-		    memcmp(r->links[i].hash, n->hash, 32) == 0)
-			return r->links[i].path;
-	return NULL;
-}
-
-static int remember_link(struct restorer *r, const struct dsb_node *n, const char *rel)
-{
-	struct hardlink *p;
-
-	if (r->nlinks == r->caplinks) {
-		size_t ncap = r->caplinks ? r->caplinks * 2 : 16;
-
-		if ((p = realloc(r->links, ncap * sizeof(*p))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		r->links = p;
-		r->caplinks = ncap;
-	}
-	if ((r->links[r->nlinks].path = dsb_strdup(rel)) == NULL)
-		return DSB_ERR_NOMEM;
-	r->links[r->nlinks].dev = n->dev;
-	r->links[r->nlinks].inode = n->inode;
-	r->links[r->nlinks].size = n->size;
-	memcpy(r->links[r->nlinks].hash, n->hash, 32);
-	r->nlinks++;
-	return 0;
-}
-
-/*
- * size_matches_content(r, n, rel): the recorded size must equal the sum of
- * the content blobs' lengths in the index, checked before the file is
- * created: a size that lies would otherwise make the writer extend the
- * file to it (a sparse file of any size).  1 when it does; 0 (reported).
- */
+/* size_matches_content(r, n, rel): 1 when the recorded size is that of the content; 0 (reported) */
 static int size_matches_content(struct restorer *r, const struct dsb_node *n, const char *rel)
 {
-	struct dsb_blob_ref ref;
-	uint64_t total = 0;
-	char hex[65], msg[160];
-	size_t i;
-	int rc;
-
-	for (i = 0; i < n->ncontent; i++) {
-		if ((rc = dsb_session_blob_ref(r->s, n->content[i], &ref)) != 0) {
-			dsb_hex_encode(n->content[i], 32, hex);
-			if (rc == DSB_ERR_NOT_FOUND)
-				dsb_error(rc, "blob %.16s is not in the index", hex);
-			return fail_entry(r, rel, dsb_errmsg());
-		}
-		total += ref.entry.raw_len;
-	}
-	if (total == n->size)
-		return 1;
-	snprintf(msg, sizeof(msg), "recorded size %llu does not match its content of %llu bytes (refused)",
-	    (unsigned long long)n->size, (unsigned long long)total);
-	return fail_entry(r, rel, msg);
+	if (dsb_node_check_size(r->s, n) != 0)
+		return fail_entry(r, rel, dsb_errmsg());
+	return 1;
 }
 
 static int restore_file(struct restorer *r, struct archive_entry *e, const struct dsb_node *n,
     const char *rel)
 {
-	const char *first = n->nlink > 1 ? find_link(r, n) : NULL;
+	const char *first = dsb_links_find(&r->links, n);
 	int ok;
 
+	dsb_progress_file(rel);
 	if (first != NULL) {
 		archive_entry_set_size(e, 0);
 		archive_entry_copy_hardlink(e, first);
@@ -319,9 +185,7 @@ static int restore_file(struct restorer *r, struct archive_entry *e, const struc
 		return 0;
 	}
 	r->st->files++;
-	if (n->nlink > 1)
-		return remember_link(r, n, rel);
-	return 0;
+	return dsb_links_add(&r->links, n, rel);
 }
 
 static int remember_existing_dir(struct restorer *r, const struct dsb_node *n, const char *rel)
@@ -366,7 +230,7 @@ static int restore_node(struct restorer *r, const struct dsb_node *n, const char
 
 	if (e == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
-	fill_entry(e, n, rel);
+	dsb_entry_from_node(e, n, rel);
 	existed = n->type == DSB_NODE_DIR && lstat(rel, &st) == 0 && S_ISDIR(st.st_mode);
 	if (n->type == DSB_NODE_FILE) {
 		rc = restore_file(r, e, n, rel);
@@ -449,7 +313,8 @@ static int restore_tree(struct restorer *r, const uint8_t id[32], const char *pr
 
 	dsb_tree_init(&t);
 	if ((rc = dsb_session_load_tree(r->s, id, &t)) != 0) {
-		if (rc == DSB_ERR_NOMEM)
+		/* a root tree under a key we lack (escrowed key material): nothing could be restored */
+		if (rc == DSB_ERR_NOMEM || (rc == DSB_ERR_BAD_KEY && prefix[0] == '\0'))
 			return rc;
 		fail_entry(r, prefix[0] ? prefix : "", dsb_errmsg());
 		return 0;
@@ -462,13 +327,13 @@ static int restore_tree(struct restorer *r, const uint8_t id[32], const char *pr
 
 /* ---- subtree: one entry of the snapshot restored as the target itself ---- */
 
-/* find_subtree(r, snap, out): a copy of the node at the absolute path o->subtree */
-static int find_subtree(struct restorer *r, const struct dsb_snapshot *snap, struct dsb_node *out)
+int dsb_snapshot_find_node(struct dsb_session *s, const struct dsb_snapshot *snap, const char *path,
+    struct dsb_node *out)
 {
 	const struct dsb_node *n = NULL;
 	struct dsb_tree t;
 	char comp[4096];
-	const char *p = r->o->subtree;
+	const char *p = path;
 	uint8_t id[32];
 	size_t len;
 	int rc;
@@ -477,17 +342,17 @@ static int find_subtree(struct restorer *r, const struct dsb_snapshot *snap, str
 	while (*p == '/')
 		p++;
 	if (*p == '\0')
-		return dsb_error(DSB_ERR_USAGE, "restore: the subtree must name a path below /");
+		return dsb_error(DSB_ERR_USAGE, "%s: name a path below /", path);
 	dsb_tree_init(&t);
 	for (;;) {
 		len = strcspn(p, "/");
 		snprintf(comp, sizeof(comp), "%.*s", (int)len, p);
 		dsb_tree_release(&t);
 		dsb_tree_init(&t);
-		if ((rc = dsb_session_load_tree(r->s, id, &t)) != 0)
+		if ((rc = dsb_session_load_tree(s, id, &t)) != 0)
 			break;
 		if ((n = dsb_tree_find(&t, comp)) == NULL) {
-			rc = dsb_error(DSB_ERR_NOT_FOUND, "%s is not in snapshot %.8s", r->o->subtree, snap->id);
+			rc = dsb_error(DSB_ERR_NOT_FOUND, "%s is not in snapshot %.8s", path, snap->id);
 			break;
 		}
 		for (p += len; *p == '/'; p++)
@@ -497,7 +362,7 @@ static int find_subtree(struct restorer *r, const struct dsb_snapshot *snap, str
 			break;
 		}
 		if (n->type != DSB_NODE_DIR || !n->has_subtree) {
-			rc = dsb_error(DSB_ERR_NOT_FOUND, "%s is not in snapshot %.8s", r->o->subtree, snap->id);
+			rc = dsb_error(DSB_ERR_NOT_FOUND, "%s is not in snapshot %.8s", path, snap->id);
 			break;
 		}
 		memcpy(id, n->subtree, sizeof(id));
@@ -572,7 +437,7 @@ int dsb_restore(struct dsb_session *s, const struct dsb_snapshot *snap,
 	r.st = st;
 	dsb_buf_init(&r.scratch, (size_t)DSB_BLOB_RAW_MAX + 64);
 	dsb_buf_init(&r.data, (size_t)DSB_BLOB_RAW_MAX + 64);
-	if (o->subtree != NULL && ((rc = find_subtree(&r, snap, &sub)) != 0 ||
+	if (o->subtree != NULL && ((rc = dsb_snapshot_find_node(s, snap, o->subtree, &sub)) != 0 ||
 	    (rc = subtree_dir(&r, &dir, &name)) != 0))
 		goto out;
 	if ((rc = dsb_mkdir_p(dir != NULL ? dir : o->target, 0700)) != 0)
@@ -608,12 +473,9 @@ out:
 	if (r.aw != NULL)
 		archive_write_free(r.aw);
 	dsb_blob_opener_free(r.opener);
-	dsb_sha256_free(r.sha);
 	dsb_buf_release(&r.scratch);
 	dsb_buf_release(&r.data);
-	for (i = 0; i < r.nlinks; i++)
-		free(r.links[i].path);
-	free(r.links);
+	dsb_links_release(&r.links);
 	for (i = 0; i < r.ndirs; i++)
 		free(r.dirs[i].path);
 	free(r.dirs);

@@ -12,6 +12,7 @@
 
 #include "dsbackup/engine.h"
 #include "dsbackup/error.h"
+#include "dsbackup/inspect.h"
 #include "dsbackup/log.h"
 #include "dsbackup/util.h"
 #include "engine_internal.h"
@@ -51,16 +52,19 @@ static void pack_info_from_record(const struct dsb_pack_record *rec, struct dsb_
 	memcpy(pi->salt, rec->header.salt, sizeof(pi->salt));
 }
 
-int dsb_session_add_record(struct dsb_catalog *cat, const struct dsb_pack_record *rec)
+int dsb_session_add_record(struct dsb_session *s, const struct dsb_pack_record *rec)
 {
+	const struct dsb_keys *k = dsb_repo_keys(s->repo);
 	struct dsb_pack_info pi;
 	struct dsb_blob_loc loc;
+	int replace;
 	size_t i;
 	int r;
 
 	pack_info_from_record(rec, &pi);
-	if ((r = dsb_catalog_add_pack(cat, &pi)) != 0)
+	if ((r = dsb_catalog_add_pack(s->cat, &pi)) != 0)
 		return r;
+	replace = dsb_keys_escrow_count(k) > 0 && !dsb_keys_escrowed(k, pi.key_id);
 	memcpy(loc.pack, rec->id, 32);
 	for (i = 0; i < rec->n; i++) {
 		loc.offset = rec->entries[i].offset;
@@ -68,15 +72,15 @@ int dsb_session_add_record(struct dsb_catalog *cat, const struct dsb_pack_record
 		loc.raw_len = rec->entries[i].raw_len;
 		loc.type = rec->entries[i].type;
 		loc.comp = rec->entries[i].comp;
-		if ((r = dsb_catalog_add_blob(cat, rec->entries[i].id, &loc)) != 0)
+		if ((r = dsb_catalog_put_blob(s->cat, rec->entries[i].id, &loc, replace)) != 0)
 			return r;
 	}
 	return 0;
 }
 
-static int add_record_cb(void *arg, const struct dsb_pack_record *rec)
+int dsb_session_add_record_cb(void *s, const struct dsb_pack_record *rec)
 {
-	return dsb_session_add_record(arg, rec);
+	return dsb_session_add_record(s, rec);
 }
 
 struct sync_ctx {
@@ -96,7 +100,7 @@ static int sync_index_one(void *arg, const char *id, uint64_t size)
 		return r < 0 ? r : 0;
 	if ((r = dsb_catalog_begin(c->s->cat)) != 0)
 		return r;
-	if ((r = dsb_repo_read_index(c->s->repo, id, add_record_cb, c->s->cat)) != 0 ||
+	if ((r = dsb_repo_read_index(c->s->repo, id, dsb_session_add_record_cb, c->s)) != 0 ||
 	    (r = dsb_catalog_add_index(c->s->cat, id)) != 0) {
 		dsb_catalog_rollback(c->s->cat);
 		return r;
@@ -262,7 +266,7 @@ static int adopt_orphan_pack(void *arg, const char *id_hex, uint64_t size)
 	}
 	rec.size = size;
 	rec.entries = e;
-	r = dsb_session_add_record(o->s->cat, &rec);
+	r = dsb_session_add_record(o->s, &rec);
 	free(e);
 	o->found++;
 	return r;
@@ -271,6 +275,7 @@ static int adopt_orphan_pack(void *arg, const char *id_hex, uint64_t size)
 int dsb_catalog_rebuild(struct dsb_session *s)
 {
 	struct orphan_ctx o = { s, 0 };
+	uint64_t unlisted = 0;
 	int r;
 
 	if ((r = dsb_catalog_clear(s->cat)) != 0)
@@ -287,6 +292,12 @@ int dsb_catalog_rebuild(struct dsb_session *s)
 		return r;
 	if (o.found > 0)
 		dsb_info("read the trailers of %d pack(s) that no index lists", o.found);
+	/* the file listings, for find and stats without the backend */
+	if ((r = dsb_listing_all(s, &unlisted)) != 0)
+		return r;
+	if (unlisted > 0)
+		dsb_warn("%llu snapshot(s) have unreadable trees and no file listing in the catalog "
+		    "(\"dsbackup find\" skips them); run \"dsbackup check\"", (unsigned long long)unlisted);
 	return 0;
 }
 
@@ -359,6 +370,9 @@ int dsb_session_open(const struct dsb_open_opts *o, struct dsb_session **out)
 	}
 	if (r != 0)
 		goto out;
+	/* --catalog PATH leaves the state directory alone: "find" then takes --catalog too */
+	if (o->catalog_path == NULL)
+		dsb_session_remember_catalog(o->url, s->catalog_path);
 	*out = s;
 	s = NULL;
 out:
@@ -420,4 +434,11 @@ out:
 	dsb_buf_release(&scratch);
 	dsb_buf_release(&raw);
 	return r;
+}
+
+int dsb_session_require_read(struct dsb_session *s)
+{
+	if (dsb_keys_write_only(dsb_repo_keys(s->repo)))
+		return dsb_error(DSB_ERR_BAD_KEY, DSB_WRITE_ONLY_MSG);
+	return 0;
 }

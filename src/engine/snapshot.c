@@ -1,5 +1,6 @@
 /* snapshot.c: snapshot JSON (docs/FORMAT.md §9): build, parse, resolve. */
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -173,11 +174,17 @@ out:
 
 int dsb_session_snapshot(struct dsb_session *s, const char *name, struct dsb_snapshot *out)
 {
-	char id[65], *json = NULL;
+	char id[65], *json = NULL, msg[512];
 	int r;
 
-	if ((r = dsb_catalog_resolve_snapshot(s->cat, name, id)) != 0)
-		return r;
+	if ((r = dsb_catalog_resolve_snapshot(s->cat, name, id)) != 0) {
+		if (r != DSB_ERR_NOT_FOUND && r != DSB_ERR_USAGE)
+			return r;
+		/* the next step for the operator */
+		snprintf(msg, sizeof(msg), "%s", dsb_errmsg());
+		return dsb_error(r, "%s (%s)", msg, strcmp(name, "latest") == 0 ?
+		    "\"dsbackup backup\" makes one" : "\"dsbackup snapshots\" lists them");
+	}
 	if ((r = dsb_catalog_get_snapshot_json(s->cat, id, &json)) != 0)
 		return r;
 	r = dsb_snapshot_parse(id, json, out);

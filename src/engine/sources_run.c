@@ -124,6 +124,10 @@ static int run_one(struct dsb_session *s, const struct dsb_sources_run_opts *o, 
 		bo.run_id = run_id;
 		bo.source_meta = src->meta;
 		bo.parent = NULL;
+		bo.escrow = src->ops->key_material && bo.nescrow_recipients > 0;
+		if (bo.escrow)
+			dsb_info("source %s is key material: escrowed to %zu recipient(s)", src->spec,
+			    bo.nescrow_recipients);
 		keep(dsb_backup(s, &bo, id, st), &first, &msg);
 	}
 	/* before() ran, even if it failed half-way: after() undoes what it did */

@@ -141,9 +141,11 @@ static int lock_wait(const struct job_run *run)
 static void backup_into(struct job_run *run, struct job_part *part, const struct dsb_source *src)
 {
 	const struct dsb_config_job *job = run->job;
+	const char *escrow[2 * 255];
 	struct dsb_backup_opts o;
 	struct dsb_backup_stats st;
 	char id[65] = "", rd[32], ad[32];
+	size_t i, n = 0;
 	int r;
 
 	memset(&o, 0, sizeof(o));
@@ -160,6 +162,13 @@ static void backup_into(struct job_run *run, struct job_part *part, const struct
 	o.run_id = run->run_id;
 	o.source_meta = src->meta;
 	o.lock_wait_sec = lock_wait(run);
+	for (i = 0; i < part->repo->escrow_recipients.n && n < 255; i++)
+		escrow[n++] = part->repo->escrow_recipients.v[i];
+	for (i = 0; i < job->escrow_recipients.n && n < 2 * 255; i++)
+		escrow[n++] = job->escrow_recipients.v[i];
+	o.escrow_recipients = escrow;
+	o.nescrow_recipients = n;
+	o.escrow = n > 0 && src->ops->key_material;
 	r = dsb_backup(part->s, &o, id, &st);
 	if (r == 0 || r == DSB_ERR_PARTIAL) {
 		add_stats(&part->st, &st);

@@ -149,8 +149,9 @@ static int scan_one(void *arg, const char *id, uint64_t size)
 	if (s->me == NULL || lock_is_stale(&info))
 		return 0;
 	if (s->me->exclusive || info.exclusive) {
-		snprintf(s->conflict, sizeof(s->conflict), "%s lock held by %s@%s pid %lld since %s",
-		    info.exclusive ? "an exclusive" : "a", info.user, info.host, info.pid, info.time);
+		snprintf(s->conflict, sizeof(s->conflict), "by host %s pid %lld since %s (%s lock of "
+		    "user %s)", info.host, info.pid, info.time, info.exclusive ? "an exclusive" : "a shared",
+		    info.user);
 		return 1;
 	}
 	return 0;
@@ -178,8 +179,8 @@ int dsb_repo_lock(struct dsb_repo *r, int exclusive, struct dsb_lock **out)
 		snprintf(name, sizeof(name), "locks/%s", l->id);
 		dsb_backend_remove(r->be, name);
 		free(l);
-		return dsb_error(DSB_ERR_LOCKED, "repository %s is locked: %s; if that process is gone, "
-		    "run \"dsbackup unlock\"", r->be->url, s.conflict);
+		return dsb_error(DSB_ERR_LOCKED, "repository %s is locked %s; if that process is gone "
+		    "run `dsbackup unlock`", r->be->url, s.conflict);
 	}
 	if (rc != 0) {
 		dsb_lock_release(l);

@@ -305,19 +305,6 @@ int dsb_pack_parse_footer(const uint8_t *p, size_t n, uint64_t pack_size, uint32
 	return 0;
 }
 
-static int check_key_id(const struct dsb_keys *k, const uint8_t key_id[DSB_KEYID_LEN])
-{
-	uint8_t mine[DSB_KEYID_LEN];
-	char hex[2 * DSB_KEYID_LEN + 1];
-
-	dsb_keys_key_id(k, mine);
-	if (memcmp(mine, key_id, DSB_KEYID_LEN) == 0)
-		return 0;
-	dsb_hex_encode(key_id, DSB_KEYID_LEN, hex);
-	return dsb_error(DSB_ERR_AUTH, "encrypted with key %s, which this repository key does not hold",
-	    hex);
-}
-
 static int decode_entries(const uint8_t *plain, size_t len, uint64_t data_end,
     struct dsb_pack_entry **entries, size_t *n)
 {
@@ -370,12 +357,10 @@ int dsb_pack_open_trailer(const struct dsb_keys *k, const struct dsb_pack_header
 	if (len < 4 + DSB_TAG_LEN || (len - 4 - DSB_TAG_LEN) % DSB_PACK_ENTRY_LEN != 0 ||
 	    len + DSB_PACK_HEADER_LEN + DSB_PACK_FOOTER_LEN > pack_size)
 		return dsb_error(DSB_ERR_CORRUPT, "pack trailer of %zu bytes does not fit", len);
-	if ((r = check_key_id(k, hdr->key_id)) != 0)
-		return r;
 	toff = pack_size - DSB_PACK_FOOTER_LEN - len;
 	if ((plain = malloc(len)) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory for pack trailer");
-	if ((r = dsb_aead_derive(k, hdr->salt, PACK_INFO, &a)) != 0)
+	if ((r = dsb_aead_derive_for(k, hdr->key_id, hdr->salt, PACK_INFO, &a)) != 0)
 		goto out;
 	make_nonce(nonce, NONCE_TRAILER, toff);
 	memcpy(aad, trailer_label, 8);
@@ -453,12 +438,11 @@ int dsb_blob_open(struct dsb_blob_opener *o, const struct dsb_pack_header *hdr,
 
 	if (e->stored_len < DSB_TAG_LEN)
 		return dsb_error(DSB_ERR_CORRUPT, "blob shorter than its tag");
-	if ((r = check_key_id(o->keys, hdr->key_id)) != 0)
-		return r;
 	if (o->aead == NULL || memcmp(o->salt, hdr->salt, DSB_SALT_LEN) != 0) {
 		dsb_aead_free(o->aead);
 		o->aead = NULL;
-		if ((r = dsb_aead_derive(o->keys, hdr->salt, PACK_INFO, &o->aead)) != 0)
+		if ((r = dsb_aead_derive_for(o->keys, hdr->key_id, hdr->salt, PACK_INFO,
+		    &o->aead)) != 0)
 			return r;
 		memcpy(o->salt, hdr->salt, DSB_SALT_LEN);
 	}
@@ -564,12 +548,10 @@ int dsb_object_open(const struct dsb_keys *k, const char *type, const void *obj,
 		return dsb_error(DSB_ERR_CORRUPT, "not a dsbackup %s object (bad magic or too short)", type);
 	memcpy(h.key_id, p + 8, DSB_KEYID_LEN);
 	memcpy(h.salt, p + 16, DSB_SALT_LEN);
-	if ((r = check_key_id(k, h.key_id)) != 0)
-		return r;
 	if ((r = dsb_buf_reserve(&plain, len - DSB_OBJ_HEADER_LEN)) != 0 ||
 	    (r = dsb_buf_reserve(&aad, DSB_OBJ_HEADER_LEN + strlen(type))) != 0)
 		goto out;
-	if ((r = dsb_aead_derive(k, h.salt, OBJ_INFO, &a)) != 0)
+	if ((r = dsb_aead_derive_for(k, h.key_id, h.salt, OBJ_INFO, &a)) != 0)
 		goto out;
 	object_aad(p, type, &aad);
 	if ((r = dsb_aead_open(a, nonce, aad.data, aad.len, p + DSB_OBJ_HEADER_LEN,

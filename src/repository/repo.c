@@ -49,6 +49,7 @@ void dsb_repo_close(struct dsb_repo *r)
 {
 	if (r == NULL)
 		return;
+	dsb_repo_escrow_release(r);
 	dsb_keys_free(r->keys);
 	dsb_backend_close(r->be);
 	free(r);
@@ -284,6 +285,8 @@ int dsb_repo_put_pack(struct dsb_repo *r, const struct dsb_pack_result *res)
 	char name[80];
 	int rc;
 
+	if ((rc = dsb_repo_store_run_key(r)) != 0)
+		return rc;
 	dsb_repo_pack_name(res->id, name);
 	rc = dsb_backend_put(r->be, name, res->bytes, res->len, DSB_PUT_NO_OVERWRITE);
 	if (rc == DSB_ERR_EXISTS)
@@ -353,7 +356,8 @@ int dsb_repo_put_object(struct dsb_repo *r, const char *dir, const char *type, c
 	int rc;
 
 	dsb_buf_init(&obj, 0);
-	if ((rc = dsb_object_seal(r->keys, type, raw, len, r->cfg.compression, &obj)) != 0)
+	if ((rc = dsb_repo_store_run_key(r)) != 0 ||
+	    (rc = dsb_object_seal(r->keys, type, raw, len, r->cfg.compression, &obj)) != 0)
 		goto out;
 	dsb_sha256(obj.data, obj.len, digest);
 	dsb_hex_encode(digest, sizeof(digest), id_hex);

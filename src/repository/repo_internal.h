@@ -9,10 +9,19 @@ struct dsb_repo {
 	struct dsb_keys *keys;
 	struct dsb_repo_config cfg;
 	char opened_slot[65];    /* the key slot that opened the repository ("" for several shares) */
+	int run_key_stored;      /* write-only: this run's key is stored in a run-key slot */
+	/* escrow (keys.c): recipients of run keys, and the escrow run key packs use meanwhile */
+	char (*escrow)[DSB_RECIPIENT_LEN];
+	size_t nescrow;
+	struct dsb_keys *pack_keys;   /* NULL: packs use keys */
 };
+/* dsb_repo_escrow_release(r): forget the escrow recipients and key (keys.c). */
+void dsb_repo_escrow_release(struct dsb_repo *r);
 
 /* dsb_repo_unlock(r, u): find the master key with what ${u} offers (keys.c). */
 int dsb_repo_unlock(struct dsb_repo *r, const struct dsb_unlock *u);
+/* dsb_repo_store_run_key(r): on a write-only host, store this run's key (once) before the first write (keys.c). */
+int dsb_repo_store_run_key(struct dsb_repo *r);
 /* dsb_repo_who(host, hn, user, un): this host's and user's names, for key slots. */
 void dsb_repo_who(char *host, size_t hn, char *user, size_t un);
 

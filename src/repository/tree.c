@@ -153,6 +153,54 @@ fail:
 	return r;
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+static int same_xattrs(const struct dsb_node *a, const struct dsb_node *b)
+{
+	size_t i;
+
+	if (a->nxattrs != b->nxattrs)
+		return 0;
+	for (i = 0; i < a->nxattrs; i++)
+		if (!same_str(a->xattrs[i].name, b->xattrs[i].name) ||
+		    a->xattrs[i].len != b->xattrs[i].len ||
+		    (a->xattrs[i].len > 0 && memcmp(a->xattrs[i].value, b->xattrs[i].value,
+		    a->xattrs[i].len) != 0))
+			return 0;
+	return 1;
+}
+
+int dsb_node_equal(const struct dsb_node *a, const struct dsb_node *b)
+{
+	return a->type == b->type && a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
+	    a->mtime == b->mtime && a->mtime_ns == b->mtime_ns && a->atime == b->atime &&
+	    a->atime_ns == b->atime_ns && a->ctime == b->ctime && a->ctime_ns == b->ctime_ns &&
+	    a->size == b->size && a->inode == b->inode && a->dev == b->dev &&
+	    a->nlink == b->nlink && a->rdev == b->rdev && a->ncontent == b->ncontent &&
+	    (a->ncontent == 0 || memcmp(a->content, b->content, a->ncontent * 32) == 0) &&
+	    a->has_hash == b->has_hash && (!a->has_hash || memcmp(a->hash, b->hash, 32) == 0) &&
+	    a->sparse == b->sparse && a->has_subtree == b->has_subtree &&
+	    (!a->has_subtree || memcmp(a->subtree, b->subtree, 32) == 0) &&
+	    same_str(a->name, b->name) && same_str(a->user, b->user) &&
+	    same_str(a->group, b->group) && same_str(a->target, b->target) &&
+	    same_str(a->acl, b->acl) && same_str(a->fflags, b->fflags) && same_xattrs(a, b);
+}
+
+int dsb_tree_equal(const struct dsb_tree *a, const struct dsb_tree *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (!dsb_node_equal(&a->nodes[i], &b->nodes[i]))
+			return 0;
+	return 1;
+}
+
 int dsb_node_name_ok(const char *name)
 {
 	return name != NULL && name[0] != '\0' && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
@@ -529,6 +577,43 @@ static int decode_node(json_t *o, struct dsb_node *n)
 	return decode_xattrs(o, n);
 }
 
+/*
+ * count_elements(p, len): the number of objects that are elements of an
+ * array of the root object ("nodes": the root holds nothing else), counted
+ * on the text so that an absurd tree is refused before jansson builds it (a
+ * decoded entry costs about 1 KiB).  Malformed text is left to jansson.
+ */
+static size_t count_elements(const char *p, size_t len)
+{
+	size_t i, n = 0;
+	int depth = 0, in_string = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				in_string = 0;
+			continue;
+		}
+		switch (p[i]) {
+		case '"':
+			in_string = 1;
+			break;
+		case '{':
+		case '[':
+			if (++depth == 3 && p[i] == '{')
+				n++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		}
+	}
+	return n;
+}
+
 int dsb_tree_decode(const void *p, size_t len, struct dsb_tree *t)
 {
 	json_error_t jerr;
@@ -537,6 +622,9 @@ int dsb_tree_decode(const void *p, size_t len, struct dsb_tree *t)
 	size_t i;
 	int r = 0;
 
+	if ((i = count_elements((const char *)p, len)) > DSB_TREE_MAX_NODES)
+		return dsb_error(DSB_ERR_CORRUPT, "tree has %zu entries, more than the %d one directory "
+		    "may hold (refused)", i, DSB_TREE_MAX_NODES);
 	if ((root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 		/* jansson names every syntax error; it fails silently when an allocation does */
 		if (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0')
@@ -544,8 +632,13 @@ int dsb_tree_decode(const void *p, size_t len, struct dsb_tree *t)
 		return dsb_error(DSB_ERR_CORRUPT, "tree is not valid JSON: %s", jerr.text);
 	}
 	arr = json_object_get(root, "nodes");
-	if (!json_is_array(arr) || json_array_size(arr) > DSB_TREE_MAX_NODES) {
+	if (!json_is_array(arr)) {
 		r = dsb_error(DSB_ERR_CORRUPT, "tree has no \"nodes\" array");
+		goto out;
+	}
+	if (json_array_size(arr) > DSB_TREE_MAX_NODES) {   /* not counted above: "nodes" holds non-objects */
+		r = dsb_error(DSB_ERR_CORRUPT, "tree has %zu entries, more than the %d one directory "
+		    "may hold (refused)", json_array_size(arr), DSB_TREE_MAX_NODES);
 		goto out;
 	}
 	json_array_foreach(arr, i, o) {

@@ -30,16 +30,6 @@ struct dsb_docker {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* what a request's write callback fills */
-struct sink {
-	struct dsb_buf *buf;
-	/* exec streams: demultiplexed into a buffer that keeps the last bytes */
-	int demux;              /* 1 multiplexed, 0 raw, -1 not decided yet */
-	uint8_t hdr[8];
-	size_t hdr_len;
-	size_t frame_left;
-};
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
 
@@ -146,8 +136,7 @@ static void keep_tail(struct dsb_buf *b, const char *p, size_t n)
 	dsb_buf_append(b, p, n);
 }
 
-/* exec streams: 8-byte headers (stream, 0, 0, 0, big-endian length) before each frame */
-static void demux(struct sink *s, const char *p, size_t n)
+void dsb_docker_stream_feed(struct dsb_docker_stream *s, const char *p, size_t n)
 {
 	size_t k;
 
@@ -181,11 +170,11 @@ static void demux(struct sink *s, const char *p, size_t n)
 
 static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
-	struct sink *s = arg;
+	struct dsb_docker_stream *s = arg;
 	size_t n = size * nmemb;
 
 	if (s->demux != 2) {
-		demux(s, p, n);
+		dsb_docker_stream_feed(s, p, n);
 		return n;
 	}
 	if (dsb_buf_append(s->buf, p, n) != 0)
@@ -204,16 +193,20 @@ static int progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 }
 
 /* the daemon's {"message": "..."}, or the start of the body */
-static void daemon_message(const struct dsb_buf *b, char *out, size_t n)
+static void daemon_message(const void *body, size_t len, char *out, size_t n)
 {
-	json_t *j = json_loadb((const char *)b->data, b->len, 0, NULL);
+	json_t *j = json_loadb(body, len, 0, NULL);
 	const char *m = json_string_value(json_object_get(j, "message"));
+	char *p;
 
 	if (m != NULL)
 		snprintf(out, n, "%s", m);
 	else
-		snprintf(out, n, "%.*s", (int)(b->len < 200 ? b->len : 200), b->len ? (char *)b->data : "");
+		snprintf(out, n, "%.*s", (int)(len < 200 ? len : 200), len ? (const char *)body : "");
 	out[strcspn(out, "\r\n")] = '\0';
+	for (p = out; *p != '\0'; p++)   /* it goes to a terminal or a log: no control characters */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	json_decref(j);
 }
 
@@ -223,7 +216,7 @@ static void daemon_message(const struct dsb_buf *b, char *out, size_t n)
  * status is returned in *status.
  */
 static int request(struct dsb_docker *d, const char *method, const char *url_path, const char *body,
-    long timeout, struct sink *sink, long *status)
+    long timeout, struct dsb_docker_stream *sink, long *status)
 {
 	struct curl_slist *hdrs = NULL;
 	char *url;
@@ -283,21 +276,36 @@ static int request(struct dsb_docker *d, const char *method, const char *url_pat
 	return r;
 }
 
-static int status_error(const char *method, const char *path, long status, const struct dsb_buf *b)
+static int status_error(const char *method, const char *path, long status, const void *body,
+    size_t len)
 {
 	char msg[512];
 	int code = status == 404 ? DSB_ERR_NOT_FOUND : status == 409 ? DSB_ERR_EXISTS : DSB_ERR_IO;
 
-	daemon_message(b, msg, sizeof(msg));
+	daemon_message(body, len, msg, sizeof(msg));
 	return dsb_error(code, "docker %s %s: HTTP %ld: %s", method, path, status, msg);
+}
+
+int dsb_docker_answer(const char *method, const char *path, long status, const void *body,
+    size_t len, json_t **out)
+{
+	json_error_t je;
+
+	if (out != NULL)
+		*out = NULL;
+	if (status / 100 != 2 && status != 304)
+		return status_error(method, path, status, body, len);
+	if (out != NULL && len > 0 && (*out = json_loadb(body, len, 0, &je)) == NULL)
+		return dsb_error(DSB_ERR_CORRUPT, "docker %s %s: the answer is not JSON: %s", method,
+		    path, je.text);
+	return 0;
 }
 
 int dsb_docker_call(struct dsb_docker *d, const char *method, const char *path, json_t *body,
     json_t **out)
 {
 	struct dsb_buf b;
-	struct sink s = { .buf = &b, .demux = 2 };
-	json_error_t je;
+	struct dsb_docker_stream s = { .buf = &b, .demux = 2 };
 	char *url = NULL, *text = NULL;
 	long status = 0;
 	int r;
@@ -312,13 +320,7 @@ int dsb_docker_call(struct dsb_docker *d, const char *method, const char *path, 
 	}
 	if ((r = request(d, method, url, text, REQUEST_TIMEOUT, &s, &status)) != 0)
 		goto out;
-	if (status / 100 != 2 && status != 304) {
-		r = status_error(method, path, status, &b);
-		goto out;
-	}
-	if (out != NULL && b.len > 0 && (*out = json_loadb((const char *)b.data, b.len, 0, &je)) == NULL)
-		r = dsb_error(DSB_ERR_CORRUPT, "docker %s %s: the answer is not JSON: %s", method, path,
-		    je.text);
+	r = dsb_docker_answer(method, path, status, b.data, b.len, out);
 out:
 	free(url);
 	free(text);
@@ -342,12 +344,32 @@ static int version_cmp(const char *a, const char *b)
 	return am != bm ? (am < bm ? -1 : 1) : an != bn ? (an < bn ? -1 : 1) : 0;
 }
 
+/* is_version(v): MAJOR.MINOR, digits only: it goes into every request's path */
+static int is_version(const char *v)
+{
+	size_t major = strspn(v, "0123456789"), minor;
+
+	if (major == 0 || major > 4 || v[major] != '.')
+		return 0;
+	minor = strspn(v + major + 1, "0123456789");
+	return minor > 0 && minor <= 4 && v[major + 1 + minor] == '\0';
+}
+
+void dsb_docker_api_version(const void *body, size_t len, char *out, size_t n)
+{
+	json_t *j = json_loadb(body, len, 0, NULL);
+	const char *v = json_string_value(json_object_get(j, "ApiVersion"));
+
+	if (v == NULL || !is_version(v) || version_cmp(v, DSB_DOCKER_API_MAX) > 0)
+		v = DSB_DOCKER_API_MAX;
+	snprintf(out, n, "%s", v);
+	json_decref(j);
+}
+
 static int negotiate(struct dsb_docker *d)
 {
 	struct dsb_buf b;
-	struct sink s = { .buf = &b, .demux = 2 };
-	const char *v;
-	json_t *j = NULL;
+	struct dsb_docker_stream s = { .buf = &b, .demux = 2 };
 	long status = 0;
 	int r;
 
@@ -355,17 +377,12 @@ static int negotiate(struct dsb_docker *d)
 	if ((r = request(d, "GET", "/version", NULL, 30L, &s, &status)) != 0)
 		goto out;
 	if (status != 200) {
-		r = status_error("GET", "/version", status, &b);
+		r = status_error("GET", "/version", status, b.data, b.len);
 		goto out;
 	}
-	j = json_loadb((const char *)b.data, b.len, 0, NULL);
-	v = json_string_value(json_object_get(j, "ApiVersion"));
-	if (v == NULL || version_cmp(v, DSB_DOCKER_API_MAX) > 0 || strlen(v) >= sizeof(d->version))
-		v = DSB_DOCKER_API_MAX;
-	snprintf(d->version, sizeof(d->version), "%s", v);
+	dsb_docker_api_version(b.data, b.len, d->version, sizeof(d->version));
 	dsb_debug("docker engine at %s, API %s", d->host, d->version);
 out:
-	json_decref(j);
 	dsb_buf_release(&b);
 	return r;
 }
@@ -522,7 +539,7 @@ int dsb_docker_exec(struct dsb_docker *d, const char *id, const char *cmd, long 
     long *exit_code, char **output)
 {
 	struct dsb_buf out;
-	struct sink s = { .buf = &out, .demux = -1 };
+	struct dsb_docker_stream s = { .buf = &out, .demux = -1 };
 	json_t *info = NULL;
 	char *eid = NULL, *url = NULL, *path = NULL;
 	long status = 0;
@@ -540,14 +557,19 @@ int dsb_docker_exec(struct dsb_docker *d, const char *id, const char *cmd, long 
 	}
 	r = request(d, "POST", url, "{\"Detach\":false,\"Tty\":false}", timeout_sec, &s, &status);
 	if (r == DSB_ERR_LIMIT) {
+		char why[512] = "";
+
+		if (docker_exec_kill(d, eid) != 0)
+			snprintf(why, sizeof(why), "; it could not be killed and may still run: %s",
+			    dsb_errmsg());
 		r = dsb_error(DSB_ERR_LIMIT, "the command \"%s\" in container %.12s did not finish within "
-		    "%ld s", cmd, id, timeout_sec);
+		    "%ld s%s", cmd, id, timeout_sec, why[0] ? why : "; it was killed");
 		goto out;
 	}
 	if (r != 0)
 		goto out;
 	if (status / 100 != 2) {
-		r = status_error("POST", url, status, &out);
+		r = status_error("POST", url, status, out.data, out.len);
 		goto out;
 	}
 	if ((r = dsb_docker_get(d, path, &info)) != 0)

@@ -11,8 +11,11 @@
 #define DSB_SOURCES_DOCKER_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
+
+#include "dsbackup/buf.h"
 
 struct dsb_docker;
 
@@ -80,6 +83,42 @@ int dsb_docker_container_action(struct dsb_docker *d, const char *id, const char
  */
 int dsb_docker_exec(struct dsb_docker *d, const char *id, const char *cmd, long timeout_sec,
     long *exit_code, char **output);
+
+/*
+ * The parts that read the engine's answers, apart from the transport so
+ * that fuzz/fuzz_docker.c reaches them with any bytes.
+ *
+ * dsb_docker_answer(method, path, status, body, len, out): what
+ * dsb_docker_call makes of an answer: an error for a status other than 2xx
+ * and 304 (naming the endpoint and the daemon's "message"), else *out (if
+ * not NULL) gets the parsed body, NULL when it is empty; DSB_ERR_CORRUPT
+ * when it is not JSON.
+ */
+int dsb_docker_answer(const char *method, const char *path, long status, const void *body,
+    size_t len, json_t **out);
+
+/*
+ * dsb_docker_api_version(body, len, out, n): the API version to use after
+ * the answer of GET /version: the server's "ApiVersion" when it is
+ * MAJOR.MINOR no higher than DSB_DOCKER_API_MAX, else DSB_DOCKER_API_MAX.
+ */
+void dsb_docker_api_version(const void *body, size_t len, char *out, size_t n);
+
+/*
+ * An exec's output stream: multiplexed (8-byte headers: stream, 0, 0, 0,
+ * big-endian length, before each frame) or raw, decided on the first bytes;
+ * the last DSB_DOCKER_MAX_EXEC_OUTPUT bytes of the payload are kept in *buf.
+ */
+struct dsb_docker_stream {
+	struct dsb_buf *buf;
+	int demux;              /* 1 multiplexed, 0 raw, -1 not decided yet, 2 a plain answer */
+	uint8_t hdr[8];
+	size_t hdr_len;
+	size_t frame_left;
+};
+
+/* dsb_docker_stream_feed(s, p, n): the next ${n} bytes of an exec stream (s->demux != 2). */
+void dsb_docker_stream_feed(struct dsb_docker_stream *s, const char *p, size_t n);
 
 /* dsb_docker_container_name(c): the name of a container from a listing, without the "/", or its id. */
 const char *dsb_docker_container_name(json_t *c);

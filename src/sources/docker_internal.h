@@ -43,6 +43,13 @@ int docker_meta_set(struct dsb_source *src, json_t *meta);
 int docker_volume_names(char ***v, size_t *n);
 /* docker_compose_projects(v, n): the compose projects of the containers (sorted); none without an engine. */
 int docker_compose_projects(char ***v, size_t *n);
+/*
+ * docker_compose_volumes(containers, volumes, names): add to the array
+ * ${names} (no duplicates) the volumes mounted by ${containers} (a
+ * container listing) and those of ${volumes} (the answer of GET /volumes);
+ * either may be NULL or of any shape.  0 or DSB_ERR_NOMEM.
+ */
+int docker_compose_volumes(json_t *containers, json_t *volumes, json_t *names);
 /* docker_daemon_present(), docker_trust_present(): there is material for "daemon", "trust". */
 int docker_daemon_present(void);
 int docker_trust_present(void);
@@ -85,5 +92,13 @@ int docker_resume(struct docker_quiesce *q);
 /* docker_run_hook(d, id, name, which, cmd, timeout): run one exec hook; a non-zero exit is an error with the output logged. */
 int docker_run_hook(struct dsb_docker *d, const char *id, const char *name, const char *which,
     const char *cmd, long timeout);
+
+/*
+ * docker_exec_kill(d, eid): kill the process tree of exec ${eid} (a hook
+ * past its timeout) from the host and wait until the engine says it ended.
+ * 0 (also if it had ended); DSB_ERR_USAGE for an engine not on a local
+ * socket; else an error naming what failed.
+ */
+int docker_exec_kill(struct dsb_docker *d, const char *eid);
 
 #endif

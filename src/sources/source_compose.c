@@ -237,13 +237,11 @@ static int add_volume_name(json_t *names, const char *name)
 	return json_array_append_new(names, json_string(name)) == 0 ? 0 : DSB_ERR_NOMEM;
 }
 
-static int project_volumes(struct dsb_docker *d, const char *project, json_t *containers,
-    json_t *names)
+int docker_compose_volumes(json_t *containers, json_t *volumes, json_t *names)
 {
-	json_t *res = NULL, *c, *m, *v;
-	char *filter = NULL, *esc = NULL, *path = NULL;
+	json_t *c, *m, *v;
 	size_t i, j;
-	int r = 0;
+	int r;
 
 	json_array_foreach(containers, i, c)
 		json_array_foreach(json_object_get(c, "Mounts"), j, m)
@@ -251,6 +249,21 @@ static int project_volumes(struct dsb_docker *d, const char *project, json_t *co
 			    strcmp(json_string_value(json_object_get(m, "Type")), "volume") == 0 &&
 			    (r = add_volume_name(names, json_string_value(json_object_get(m, "Name")))) != 0)
 				return r;
+	json_array_foreach(json_object_get(volumes, "Volumes"), i, v)
+		if ((r = add_volume_name(names, json_string_value(json_object_get(v, "Name")))) != 0)
+			return r;
+	return 0;
+}
+
+static int project_volumes(struct dsb_docker *d, const char *project, json_t *containers,
+    json_t *names)
+{
+	json_t *res = NULL;
+	char *filter = NULL, *esc = NULL, *path = NULL;
+	int r;
+
+	if ((r = docker_compose_volumes(containers, NULL, names)) != 0)
+		return r;
 	filter = dsb_asprintf("{\"label\":[\"" LABEL_PROJECT "=%s\"]}", project);
 	if (filter == NULL || (esc = dsb_docker_escape(filter)) == NULL ||
 	    (path = dsb_asprintf("/volumes?filters=%s", esc)) == NULL) {
@@ -259,9 +272,7 @@ static int project_volumes(struct dsb_docker *d, const char *project, json_t *co
 	}
 	if ((r = dsb_docker_get(d, path, &res)) != 0)
 		goto out;
-	json_array_foreach(json_object_get(res, "Volumes"), i, v)
-		if ((r = add_volume_name(names, json_string_value(json_object_get(v, "Name")))) != 0)
-			break;
+	r = docker_compose_volumes(NULL, res, names);
 out:
 	json_decref(res);
 	free(filter);

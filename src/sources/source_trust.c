@@ -2,13 +2,16 @@
  * source_trust.c: "trust", Docker Content Trust material: ~/.docker/trust/
  * (private signing keys and TUF metadata) of root and of the users in
  * /etc/passwd, or only of the users named in DSBACKUP_TRUST_USERS
- * (comma-separated).  This is signing-key material: a restore never gives
+ * (comma-separated); for the user running dsbackup, under $HOME as the
+ * docker CLI does.  This is signing-key material, escrowed when escrow
+ * recipients are configured (docs/FORMAT.md §4); a restore never gives
  * it looser permissions than it had (docs/DOCKER.md).
  */
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "docker_internal.h"
 #include "dsbackup/docker.h"
@@ -17,23 +20,34 @@
 #include "dsbackup/source.h"
 #include "dsbackup/util.h"
 
+/* user_home(pw): where the docker CLI of ${pw} looks: $HOME for the user running us, like docker itself */
+static const char *user_home(const struct passwd *pw)
+{
+	const char *home = getenv("HOME");
+
+	if (pw->pw_uid == getuid() && home != NULL && home[0] == '/')
+		return home;
+	return pw->pw_dir;
+}
+
 static int add_user(struct dsb_source *src, json_t *homes, const struct passwd *pw)
 {
+	const char *home = user_home(pw);
 	struct stat sb;
 	char *path;
 	size_t i;
 	int r = 0;
 
-	if (pw->pw_dir == NULL || pw->pw_dir[0] != '/')
+	if (home == NULL || home[0] != '/')
 		return 0;
-	if ((path = dsb_asprintf("%s/.docker/trust", strcmp(pw->pw_dir, "/") == 0 ? "" : pw->pw_dir)) == NULL)
+	if ((path = dsb_asprintf("%s/.docker/trust", strcmp(home, "/") == 0 ? "" : home)) == NULL)
 		return DSB_ERR_NOMEM;
 	for (i = 0; i < src->npaths && strcmp(src->paths[i], path) != 0; i++)
 		;
 	if (i == src->npaths && lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		if ((r = dsb_source_add_path(src, path)) == 0 &&
 		    json_array_append_new(homes, json_pack("{s:s, s:s, s:s, s:I, s:I}", "user", pw->pw_name,
-		    "home", pw->pw_dir, "path", path, "uid", (json_int_t)sb.st_uid,
+		    "home", home, "path", path, "uid", (json_int_t)sb.st_uid,
 		    "gid", (json_int_t)sb.st_gid)) != 0)
 			r = dsb_error(DSB_ERR_NOMEM, "out of memory");
 	}
@@ -141,5 +155,6 @@ int dsb_docker_specs(char ***specs, size_t *n)
 const struct dsb_source_ops dsb_source_trust = {
 	.kind = "trust",
 	.prefix = "trust",
+	.key_material = 1,
 	.open = trust_open,
 };

@@ -8,6 +8,7 @@
 #include "dsbackup/log.h"
 
 static int log_level = DSB_LOG_INFO;
+static const char *line_start = "";
 
 /*
  * to_journal(): stderr is the systemd journal's stream ($JOURNAL_STREAM
@@ -37,6 +38,11 @@ void dsb_log_set_level(int level)
 	(void)to_journal();   /* decided here, before any thread logs */
 }
 
+void dsb_log_set_line_start(const char *s)
+{
+	line_start = s != NULL ? s : "";
+}
+
 int dsb_log_get_level(void)
 {
 	return log_level;
@@ -53,7 +59,7 @@ void dsb_log(int level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One write per line so lines from threads do not interleave. */
-	fprintf(stderr, "%sdsbackup: %s%s\n",
+	fprintf(stderr, "%s%sdsbackup: %s%s\n", line_start,
 	    !to_journal() ? "" : level == DSB_LOG_ERROR ? "<3>" : level == DSB_LOG_WARN ? "<4>" :
 	    level == DSB_LOG_INFO ? "<6>" : "<7>",
 	    level == DSB_LOG_ERROR ? "error: " : level == DSB_LOG_WARN ? "warning: " : "",

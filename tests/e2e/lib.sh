@@ -221,6 +221,26 @@ count_objects() {
 	objects "$1" | wc -l
 }
 
+# repo_state: one line per object of $REPO with its checksum (on S3 its
+# ETag, the MD5 of a single PUT), in name order, locks/ left out.
+repo_state() {
+	if s3_mode; then
+		aws_s3 s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix repo/ \
+		    --query 'Contents[].[Key, ETag, Size]' --output text | grep -v '^repo/locks/' | sort
+		return
+	fi
+	(cd "$REPO" && find . -path ./locks -prune -o -type f -print0 | sort -z | xargs -0r sha256sum)
+}
+
+# remove_object NAME: delete the object NAME ("snapshots/<id>") of $REPO behind dsbackup's back.
+remove_object() {
+	if s3_mode; then
+		aws_s3 s3 rm --quiet "s3://$S3_BUCKET/repo/$1" || fail "aws s3 rm $1 failed"
+		return
+	fi
+	rm "$REPO/$1"
+}
+
 have() {
 	command -v "$1" >/dev/null 2>&1
 }

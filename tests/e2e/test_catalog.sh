@@ -68,7 +68,7 @@ expect_rc 0 dsb -r "$T/other" --catalog "$T/other.db" --json snapshots
 [ "$(json_get "$OUT" 'len(j)')" = 1 ] || fail "the other repository's catalog lists $(json_get "$OUT" 'len(j)') snapshots"
 
 step "stale catalog: a snapshot removed from the repository disappears from the listing"
-rm "$REPO/snapshots/$snap1"
+remove_object "snapshots/$snap1"
 expect_rc 0 dsb snapshots
 expect_out "^${snap2:0:8} "
 if grep -q "^${snap1:0:8} " "$OUT"; then
@@ -86,6 +86,26 @@ expect_rc 0 dsb backup --catalog "$T/elsewhere/cat.db" "$S"
 expect_rc 0 dsb --catalog "$T/elsewhere/cat.db" ls latest
 grep -Fxq "$S/three" "$OUT" || fail "ls through --catalog misses $S/three"
 [ ! -e "$DSBACKUP_STATE_DIR" ] || fail "--catalog given, yet $DSBACKUP_STATE_DIR was created"
+
+step "listings are kept per tree: an unchanged directory once, dropped with its last snapshot"
+C="$T/elsewhere/cat.db"
+# entry_rows NAME: catalog rows for entries called NAME, in any tree
+entry_rows() {
+	python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
+	    "SELECT COUNT(*) FROM tree_entries WHERE name = ?", (sys.argv[2],)).fetchone()[0])' "$C" "$1"
+}
+expect_rc 0 dsb --catalog "$C" ls latest
+two=$(entry_rows two) one=$(entry_rows one)
+printf 'four\n' >"$S/four"
+expect_rc 0 dsb --catalog "$C" backup "$S"
+expect_rc 0 dsb --catalog "$C" ls latest "$S/d"
+grep -Fxq "$S/d/two" "$OUT" || fail "ls latest $S/d misses $S/d/two"
+[ "$(entry_rows two)" = "$two" ] || fail "d/ did not change, yet its entries were stored again"
+[ "$(entry_rows one)" = $((one + 1)) ] || fail "$S changed, yet \"one\" went from $one to $(entry_rows one) rows"
+expect_rc 0 dsb --catalog "$C" forget --keep-last 1
+[ "$(entry_rows one)" = 1 ] || fail "after forget, \"one\" is still stored $(entry_rows one) times"
+expect_rc 0 dsb --catalog "$C" find two
+grep -Fq "$S/d/two" "$OUT" || fail "find two misses $S/d/two after forget"
 
 step "the repository itself is fine"
 expect_rc 0 dsb check

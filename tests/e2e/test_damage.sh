@@ -4,6 +4,9 @@
 # exits 3, names the damaged file, does not leave it under its own name,
 # and restores every other file intact.  (b) a truncated pack and (c) a
 # deleted pack: check (structure only) names the pack; restore exits 3.
+# (d) the only key slot damaged: exit 1 with a message naming the slot as
+# damaged (not 12, "wrong password"); with a second, good slot a wrong
+# password is exit 12 and names the damaged slot, the right one opens.
 # Each case uses a repository of its own.
 . "$(dirname "$0")/lib.sh"
 
@@ -86,3 +89,27 @@ step "(c) restore exits 3, names the missing pack, other files intact"
 expect_rc 3 dsb restore latest --target "$T/out-del"
 expect_err "$PACK_ID"
 check_restore_contained "$T/out-del"
+
+step "(d) the only key slot damaged: exit 1 (the repository is damaged), not 12 (wrong password)"
+new_repo repo-key
+SLOT=$(objects keys | head -1)
+truncate -s $(($(stat -c %s "$SLOT") / 2)) "$SLOT"
+expect_rc 1 dsb snapshots
+expect_err "ignoring key slot [0-9a-f]{16}: "
+expect_err "no key slot of .* could be tried: 1 key slot\(s\) damaged, the first keys/[0-9a-f]{16}\.\.\.: .*the repository is damaged, not the password wrong"
+step "(d) a wrong password with a damaged slot beside a good one: exit 12, naming the damaged slot"
+new_repo repo-key2
+printf 'second password\n' >"$T/pw2"
+expect_rc 0 dsb key add --new-password-file "$T/pw2"
+[ "$(count_objects keys)" = 2 ] || fail "expected 2 key slots"
+SLOT=$(objects keys | head -1)
+truncate -s $(($(stat -c %s "$SLOT") / 2)) "$SLOT"
+DSBACKUP_PASSWORD=wrong expect_rc 12 dsb snapshots
+expect_err "wrong password for .*; 1 other key slot\(s\) are damaged and could not be tried, the first keys/[0-9a-f]{16}"
+step "(d) the undamaged slot still opens the repository with its own password"
+if DSBACKUP_PASSWORD="second password" dsb snapshots >/dev/null 2>&1; then
+	note "the second password opens its slot"
+else
+	expect_rc 0 dsb snapshots
+	note "the first password opens its slot"
+fi

@@ -167,21 +167,25 @@ for f in 'list:fail@1' 'list/snapshots:fail@1' 'list/index:fail@1' 'get:fail@1' 
 	esac
 	backup_fault 1 "$re" "$f" --catalog "$T/fresh$n.db"
 done
-# the only key slot damaged in transit: it is named as unreadable; no slot opens (exit 12)
-backup_fault 12 'ignoring key slot [0-9a-f]{16}: key slot is not valid JSON' 'get/keys:flip@1'
+# the only key slot damaged in transit: it is named as unreadable, and since no slot could be
+# tried the repository is damaged, not the password wrong: exit 1, not 12
+backup_fault 1 'no key slot of .* could be tried: 1 key slot\(s\) damaged, the first keys/[0-9a-f]{16}\.\.\.: key slot is not valid JSON.* \(the repository is damaged, not the password wrong' \
+    'get/keys:flip@1'
 
 step "backup: a pack no index lists cannot be read while the catalog is rebuilt: skipped, stored again"
 backup_fault 0 'in no index and its trailer is unreadable, skipped.*injected fault' 'get/data:fail@1' \
     --catalog "$T/fresh-orphan.db"
 
 step "backup: damaged or short reads of the parent's trees: warned, then read in full"
-# the first reads are the parent's trees of / and of each directory above $S (silently not
-# used: every file is read again); the next is the tree of $S itself (named in a warning)
+# the first reads are the parent's trees of / (its top tree) and of each directory above $S;
+# the next is the tree of $S itself.  Each one that cannot be read is named in a warning with
+# the parent snapshot and the reason, and every file below it is read again.
 k=$(($(tr -cd / <<<"$S" | wc -c) + 1))
-backup_fault 0 'fault injected: get #1 of data/' 'get/data:flip@1'
-backup_fault 0 "cannot use the parent snapshot's tree for $S: .*(does not authenticate|damaged|authentication)" \
+backup_fault 0 "cannot read the tree of / in the parent snapshot [0-9a-f]{16}: .*(does not authenticate|damaged|authentication).*; reading every file below it again" \
+    'get/data:flip@1'
+backup_fault 0 "cannot read the tree of $S in the parent snapshot [0-9a-f]{16}: .*(does not authenticate|damaged|authentication)" \
     "get/data:flip@$k"
-backup_fault 0 "cannot use the parent snapshot's tree for $S: .*short read" "get/data:short@$k"
+backup_fault 0 "cannot read the tree of $S in the parent snapshot [0-9a-f]{16}: .*short read" "get/data:short@$k"
 
 # restore_fault RC REGEX FAULTS: a faulted restore of the latest snapshot.
 # Exit 3: the files named on stderr are absent under their own name, every

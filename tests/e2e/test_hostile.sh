@@ -7,8 +7,8 @@
 # unsorted names, a symlink to a victim directory followed (in a second
 # snapshot restored into the same target) by a directory or a file of the
 # same name, hard links shared with a symlink or between files of different
-# content, absurd sizes and counts, 5000 nested directories, decompression
-# bombs.  For each: restore, ls and check refuse it with a message naming
+# content, absurd sizes and counts (a directory one entry over the limit of
+# 1048576), 5000 nested directories, decompression bombs.  For each: restore, ls and check refuse it with a message naming
 # the entry (or, where the input is legitimate, handle it), nothing is
 # written outside --target (find over a sentinel directory and the victim
 # directories), and memory stays bounded (peak RSS measured; with
@@ -21,7 +21,8 @@
 CRAFT=${DSB_CRAFT:-$(dirname "$DSB")/tests/craft}
 [ -x "$CRAFT" ] || fail "the craft tool ($CRAFT) is not built (set DSB_CRAFT)"
 RSS_LIMIT_MB=${DSB_HOSTILE_RSS_MB:-2048}
-# many-ids and many-nodes at a tenth of the 128 MiB tree limit; DSB_HOSTILE_FULL=1: at the limit
+# many-ids and many-nodes at a tenth of the format's limits (128 MiB trees, 1048576 entries in a
+# directory); DSB_HOSTILE_FULL=1: at the limits
 export CRAFT_SCALE=${DSB_HOSTILE_FULL:+1}
 export CRAFT_SCALE=${CRAFT_SCALE:-0.1}
 OUTSIDE="$T/outside"
@@ -185,11 +186,11 @@ REFUSED=$((REFUSED + 1))
 forget_crafted
 
 hostile huge-size 3 'restoring /craft/huge: recorded size 4611686018427387904 does not match its content of 3 bytes' \
-    0 '' 0 ''
+    0 '' 1 'snapshot [0-9a-f]{16}: file /craft/huge: recorded size 4611686018427387904 does not match the sum of its blobs. lengths, 3 bytes'
 [ -z "$(ls "$T/target/craft")" ] || fail "huge-size left a file: $(ls -l "$T/target/craft")"
 forget_crafted
 hostile size-mismatch 3 'restoring /craft/big: recorded size 1099511627776 does not match its content of 6 bytes' \
-    0 '' 0 ''
+    0 '' 1 'snapshot [0-9a-f]{16}: file /craft/big: recorded size 1099511627776 does not match the sum of its blobs. lengths, 6 bytes'
 [ -z "$(ls "$T/target/craft")" ] || fail "size-mismatch left a file: $(ls -l "$T/target/craft")"
 forget_crafted
 hostile many-ids 3 'restoring /craft/many: blob 0100000000000000 is not in the index' 0 '' \
@@ -198,9 +199,11 @@ forget_crafted
 hostile wrong-types 3 'restoring /craft/d: blob [0-9a-f]{16} is not a tree' 1 'blob [0-9a-f]{16} is not a tree' \
     1 'tree of /craft/d is unreadable'
 forget_crafted
-# check names the path first and its message is cut before the reason (src/engine/check.c)
 hostile deep 1 'directories nested deeper than 1024 at /craft/d/d/d' 1 'nested deeper than 1024' \
-    1 '/craft(/d)+'
+    1 'snapshot [0-9a-f]{16}: directories nested deeper than 1024 \(the format.s limit\) at /craft(/d)+'
+forget_crafted
+wide_re='tree [0-9a-f]{16}: tree has 1048577 entries, more than the 1048576 one directory may hold \(refused\)'
+hostile wide 3 "restoring /craft: $wide_re" 1 "$wide_re" 1 "snapshot [0-9a-f]{16}: tree of /craft is unreadable: $wide_re"
 forget_crafted
 
 step "many-nodes: $(grep -P "^many-nodes\t" "$T/cases" | cut -f2) (CRAFT_SCALE $CRAFT_SCALE; restore one)"

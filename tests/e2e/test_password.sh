@@ -11,11 +11,6 @@ printf 'secret content\n' >"$S/file"
 init_repo
 backup_json "$S"
 
-# repo_state: a checksum of every object of the repository
-repo_state() {
-	(cd "$REPO" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
-}
-
 step "wrong password: exit 12 and says so"
 DSBACKUP_PASSWORD=not-the-password expect_rc 12 dsb snapshots
 expect_err "wrong password"

@@ -215,6 +215,68 @@ START_TEST(test_object_lock)
 }
 END_TEST
 
+/* remove_many: DeleteObjects in batches of 7, a missing name counting as removed */
+START_TEST(test_remove_many)
+{
+	struct dsb_backend_options o = { .s3_delete_batch = 7 };
+	char names[21][32];
+	const char *ptrs[21];
+	unsigned char gone[21];
+	struct count c;
+	int i;
+
+	open_bucket("delmany", &o);
+	for (i = 0; i < 21; i++) {
+		snprintf(names[i], sizeof(names[i]), i == 20 ? "data/aa/missing" : "data/%02x/o&<%d>", i, i);
+		ptrs[i] = names[i];
+		if (i < 20)
+			put_ok(names[i], "x", 1, 0);
+	}
+	put_ok("config", "c", 1, 0);
+	memset(gone, 7, sizeof(gone));
+	ck_assert_msg(dsb_backend_remove_many(be, ptrs, 21, gone) == 0, "%s", dsb_errmsg());
+	for (i = 0; i < 21; i++)
+		ck_assert_int_eq(gone[i], 1);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(dsb_backend_list(be, "", count_cb, &c), 0);
+	ck_assert_int_eq(c.n, 1);  /* config only */
+	teardown();
+}
+END_TEST
+
+/* remove_many under object lock: the locked objects stay, each named; the others go */
+START_TEST(test_remove_many_locked)
+{
+	struct dsb_backend_options o = { .s3_retention_days = 1, .s3_lock_mode = "COMPLIANCE",
+		.s3_delete_batch = 2 };
+	const char *names[] = { "snapshots/0123", "locks/0123", "data/01/0123", "index/gone",
+		"index/0123" };
+	unsigned char gone[5];
+	struct dsb_buf b;
+	const char *msg;
+
+	open_bucket("dellock", &o);
+	put_ok("snapshots/0123", "snapshot bytes", 14, DSB_PUT_NO_OVERWRITE);
+	put_ok("locks/0123", "lock bytes", 10, DSB_PUT_NO_OVERWRITE);
+	put_ok("data/01/0123", "pack bytes", 10, DSB_PUT_NO_OVERWRITE);
+	put_ok("index/0123", "index bytes", 11, DSB_PUT_NO_OVERWRITE);
+	ck_assert_int_eq(dsb_backend_remove_many(be, names, 5, gone), DSB_ERR_BACKEND);
+	msg = dsb_errmsg();
+	ck_assert_msg(strstr(msg, "2 of 5 object(s) not removed") != NULL, "%s", msg);
+	ck_assert_msg(strstr(msg, "snapshots/0123: it is under object lock (COMPLIANCE) until 20") !=
+	    NULL, "%s", msg);
+	ck_assert_msg(strstr(msg, "AccessDenied") != NULL, "%s", msg);
+	ck_assert(gone[0] == 0 && gone[1] == 1 && gone[2] == 0 && gone[3] == 1 && gone[4] == 1);
+	dsb_buf_init(&b, 0);
+	ck_assert_int_eq(dsb_backend_get(be, "snapshots/0123", 0, 0, &b), 0);
+	ck_assert_int_eq(dsb_backend_get(be, "data/01/0123", 0, 0, &b), 0);
+	ck_assert_int_eq(dsb_backend_get(be, "locks/0123", 0, 0, &b), DSB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dsb_backend_get(be, "index/0123", 0, 0, &b), DSB_ERR_NOT_FOUND);
+	dsb_buf_release(&b);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_wrong_secret)
 {
 	struct dsb_buf b;
@@ -265,6 +327,8 @@ static Suite *s3_live_suite(void)
 	tcase_add_test(tc, test_multipart);
 	tcase_add_test(tc, test_list_many);
 	tcase_add_test(tc, test_object_lock);
+	tcase_add_test(tc, test_remove_many);
+	tcase_add_test(tc, test_remove_many_locked);
 	tcase_add_test(tc, test_wrong_secret);
 	tcase_add_test(tc, test_unreachable);
 	suite_add_tcase(s, tc);

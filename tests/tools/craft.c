@@ -13,7 +13,8 @@
  * directory "craft" holding the hostile entries, and the tag "crafted".
  * VICTIM (default /tmp/victim-dir) is the outside directory that symlink
  * cases point at.  CRAFT_SCALE (0.01 .. 1, default 1) shrinks the cases
- * "many-ids" and "many-nodes" from the format's 128 MiB tree limit.
+ * "many-ids" (from the format's 128 MiB tree limit) and "many-nodes" (from
+ * its limit of entries in one directory).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "dsbackup/error.h"
 #include "dsbackup/pack.h"
 #include "dsbackup/repo.h"
+#include "dsbackup/tree.h"
 #include "dsbackup/util.h"
 
 #define CRAFT_PACK_INFO "dsbackup pack v1"
@@ -570,7 +572,7 @@ static int case_many_nodes(struct crafter *c)
 	dsb_buf_init(&b, (size_t)DSB_BLOB_RAW_MAX);
 	if ((r = dsb_buf_append(&b, "{\"nodes\":[", 10)) != 0)
 		goto out;
-	for (i = 0; ; i++) {
+	for (i = 0; i < scaled(DSB_TREE_MAX_NODES); i++) {
 		len = snprintf(line, sizeof(line), "%s{\"mode\":420,\"name\":\"%09zu\",\"type\":\"fifo\"}",
 		    i ? "," : "", i);
 		if (b.len + (size_t)len + 2 > max)
@@ -583,6 +585,30 @@ static int case_many_nodes(struct crafter *c)
 	    (r = add_blob(c, DSB_BLOB_TREE, b.data, b.len, t)) != 0)
 		goto out;
 	fprintf(stderr, "craft: a tree of %zu entries in %zu bytes\n", n, b.len);
+	r = commit(c, t);
+out:
+	dsb_buf_release(&b);
+	return r;
+}
+
+/*
+ * one entry more than a directory may hold (DSB_TREE_MAX_NODES), each the
+ * smallest JSON object: refused before it is decoded, so it costs nothing
+ */
+static int case_wide(struct crafter *c)
+{
+	struct dsb_buf b;
+	uint8_t t[32];
+	size_t i;
+	int r;
+
+	dsb_buf_init(&b, (size_t)DSB_BLOB_RAW_MAX);
+	r = dsb_buf_append(&b, "{\"nodes\":[{}", 12);
+	for (i = 1; i <= DSB_TREE_MAX_NODES && r == 0; i++)
+		r = dsb_buf_append(&b, ",{}", 3);
+	if (r != 0 || (r = dsb_buf_append(&b, "]}", 2)) != 0 ||
+	    (r = add_blob(c, DSB_BLOB_TREE, b.data, b.len, t)) != 0)
+		goto out;
 	r = commit(c, t);
 out:
 	dsb_buf_release(&b);
@@ -739,7 +765,8 @@ static const struct craft_case cases[] = {
 	{ "huge-size", case_huge_size, "a file claiming 2^62 bytes with 3 bytes of content" },
 	{ "size-mismatch", case_size_mismatch, "a file claiming 1 TiB made of two 3-byte blobs" },
 	{ "many-ids", case_many_ids, "a file listing 1.9 million blob ids (the 128 MiB tree limit) x CRAFT_SCALE" },
-	{ "many-nodes", case_many_nodes, "a directory of 2.9 million entries (the 128 MiB tree limit) x CRAFT_SCALE" },
+	{ "many-nodes", case_many_nodes, "a directory of 1048576 entries (the limit, in 49 MiB) x CRAFT_SCALE" },
+	{ "wide", case_wide, "a directory of 1048577 entries, one more than the limit" },
 	{ "deep", case_deep, "5000 nested directories" },
 	{ "fanout", case_fanout, "20 levels of 2 directories sharing one subtree (2^20 paths)" },
 	{ "bomb-pad", case_bomb_pad, "a valid tree padded with spaces to 128 MiB, stored in a few KiB" },

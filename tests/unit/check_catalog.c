@@ -599,11 +599,35 @@ static int collect_file(void *arg, const struct dsb_catalog_file *f)
 	return 0;
 }
 
-static void add_file(struct dsb_catalog *c, const char *snap, const char *path)
+/* entry(c, tree, name, subtree): a file (subtree 0) or a directory of tree make_id(tree). */
+static void entry(struct dsb_catalog *c, unsigned tree, const char *name, unsigned subtree)
 {
-	struct dsb_catalog_file f = { path, 1, 0644, 1234, 1700000000 };
+	struct dsb_catalog_entry e = { name, subtree != 0 ? 2 : 1, 0644, 1234, 1700000000, NULL };
+	uint8_t t[32], sub[32];
 
-	ck_assert_int_eq(dsb_catalog_add_file(c, snap, &f), 0);
+	make_id(t, tree);
+	make_id(sub, subtree);
+	e.subtree = subtree != 0 ? sub : NULL;
+	ck_assert_int_eq(dsb_catalog_add_tree_entry(c, t, &e), 0);
+}
+
+/* tree_listed(c, tree): mark tree make_id(tree) listed. */
+static void tree_listed(struct dsb_catalog *c, unsigned tree)
+{
+	uint8_t t[32];
+
+	make_id(t, tree);
+	ck_assert_int_eq(dsb_catalog_set_tree_listed(c, t), 0);
+	ck_assert_int_eq(dsb_catalog_tree_is_listed(c, t), 1);
+}
+
+/* snap_listed(c, snap, root): snapshot ${snap} listed with root tree make_id(root). */
+static void snap_listed(struct dsb_catalog *c, const char *snap, unsigned root)
+{
+	uint8_t t[32];
+
+	make_id(t, root);
+	ck_assert_int_eq(dsb_catalog_set_listed(c, snap, t), 0);
 }
 
 /* list(c, snap, prefix): the paths foreach_file returns, joined by spaces. */
@@ -623,32 +647,74 @@ static char *list(struct dsb_catalog *c, const char *snap, const char *prefix)
 	return out;
 }
 
+/* counts(c): "trees entries" stored. */
+static char *counts(struct dsb_catalog *c)
+{
+	static char out[64];
+	uint64_t trees = 0, entries = 0;
+
+	ck_assert_int_eq(dsb_catalog_count_tree_entries(c, &trees, &entries), 0);
+	snprintf(out, sizeof(out), "%llu %llu", (unsigned long long)trees,
+	    (unsigned long long)entries);
+	return out;
+}
+
+/*
+ * Tree 1: a/ (tree 2), ab/ (tree 3), a.b, b, a0, "a\xff\xfe"; tree 2: x, y/ (tree 4);
+ * tree 3: c; tree 4: z.
+ */
+static void add_sample_trees(struct dsb_catalog *c)
+{
+	entry(c, 4, "z", 0);
+	tree_listed(c, 4);
+	entry(c, 2, "x", 0);
+	entry(c, 2, "y", 4);
+	tree_listed(c, 2);
+	entry(c, 3, "c", 0);
+	tree_listed(c, 3);
+	entry(c, 1, "a", 2);
+	entry(c, 1, "ab", 3);
+	entry(c, 1, "a.b", 0);
+	entry(c, 1, "b", 0);
+	entry(c, 1, "a0", 0);
+	entry(c, 1, "a\xff\xfe", 0);
+	tree_listed(c, 1);
+}
+
 START_TEST(test_files_prefix)
 {
 	struct dsb_catalog *c = open_catalog();
-	static const char *const paths[] = {
-		"/a", "/a/x", "/a/y/z", "/ab", "/ab/c", "/a.b", "/b", "/a0", "/a\xff\xfe",
-	};
-	char s[65], other[65];
-	size_t i;
+	char s[65], other[65], unlisted[65];
 
 	snap_id(s, "11111111", '1');
 	snap_id(other, "22222222", '2');
+	snap_id(unlisted, "88888888", '8');
 	add_snapshot(c, s, 1, 0);
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		add_file(c, s, paths[i]);
-	add_file(c, other, "/a/other");
-	ck_assert_str_eq(list(c, s, "/a"), "/a /a/x /a/y/z");
-	ck_assert_str_eq(list(c, s, "/a/"), "/a /a/x /a/y/z");
+	add_snapshot(c, other, 2, 0);
+	add_snapshot(c, unlisted, 3, 0);
+	add_sample_trees(c);
+	entry(c, 5, "other", 2);   /* shares tree 2 */
+	tree_listed(c, 5);
+	snap_listed(c, s, 1);
+	snap_listed(c, other, 5);
+	ck_assert_str_eq(list(c, s, "/a"), "/a /a/x /a/y /a/y/z");
+	ck_assert_str_eq(list(c, s, "/a/"), "/a /a/x /a/y /a/y/z");
+	ck_assert_str_eq(list(c, s, "//a//y/"), "/a/y /a/y/z");
 	ck_assert_str_eq(list(c, s, "/ab"), "/ab /ab/c");
 	ck_assert_str_eq(list(c, s, "/a/y/z"), "/a/y/z");
-	ck_assert_str_eq(list(c, s, "/a/y"), "/a/y/z");
+	ck_assert_str_eq(list(c, s, "/a/y"), "/a/y /a/y/z");
+	ck_assert_str_eq(list(c, s, "/a.b"), "/a.b");
 	ck_assert_str_eq(list(c, s, "/c"), "");
+	ck_assert_str_eq(list(c, s, "/a/x/z"), "");   /* x is no directory */
+	ck_assert_str_eq(list(c, s, "/q/y"), "");
+	/* byte order of whole paths: '.' < '/' < '0' < 'b' < 0xff */
 	ck_assert_str_eq(list(c, s, "/"),
-	    "/a /a.b /a/x /a/y/z /a0 /ab /ab/c /a\xff\xfe /b");
+	    "/a /a.b /a/x /a/y /a/y/z /a0 /ab /ab/c /a\xff\xfe /b");
 	ck_assert_str_eq(list(c, s, NULL), list(c, s, "/"));
 	ck_assert_str_eq(list(c, s, ""), list(c, s, "/"));
-	ck_assert_str_eq(list(c, other, "/"), "/a/other");
+	ck_assert_str_eq(list(c, other, "/"), "/other /other/x /other/y /other/y/z");
+	ck_assert_str_eq(list(c, other, "/other/y"), "/other/y /other/y/z");
+	ck_assert_str_eq(list(c, unlisted, "/"), "");
 	dsb_catalog_close(c);
 }
 END_TEST
@@ -665,31 +731,68 @@ static int stop_file(void *arg, const struct dsb_catalog_file *f)
 	return -7;
 }
 
-START_TEST(test_files_fields_and_remove)
+START_TEST(test_files_fields)
 {
 	struct dsb_catalog *c = open_catalog();
-	struct dsb_catalog_file f = { "/srv/data/a.txt", 2, 04755, (uint64_t)1 << 40, -5 };
+	struct dsb_catalog_file f = { "/srv/data/a.txt", 3, 04755, (uint64_t)1 << 40, -5 };
+	struct dsb_catalog_entry e = { "a.txt", 3, 04755, (uint64_t)1 << 40, -5, NULL };
+	char s[65];
+	uint8_t t[32];
+
+	snap_id(s, "33333333", '3');
+	add_snapshot(c, s, 1, 0);
+	make_id(t, 3);
+	ck_assert_int_eq(dsb_catalog_add_tree_entry(c, t, &e), 0);
+	entry(c, 2, "data", 3);
+	entry(c, 1, "srv", 2);
+	snap_listed(c, s, 1);
+	ck_assert_int_eq(dsb_catalog_foreach_file(c, s, "/srv/data/a.txt", stop_file, &f), -7);
+	/* names are one component */
+	e.name = "a/b";
+	ck_assert_int_eq(dsb_catalog_add_tree_entry(c, t, &e), DSB_ERR_CORRUPT);
+	e.name = "";
+	ck_assert_int_eq(dsb_catalog_add_tree_entry(c, t, &e), DSB_ERR_CORRUPT);
+	dsb_catalog_close(c);
+}
+END_TEST
+
+START_TEST(test_shared_trees_and_sweep)
+{
+	struct dsb_catalog *c = open_catalog();
 	char s[65], t[65];
 
 	snap_id(s, "33333333", '3');
 	snap_id(t, "44444444", '4');
 	add_snapshot(c, s, 1, 0);
 	add_snapshot(c, t, 2, 0);
-	ck_assert_int_eq(dsb_catalog_add_file(c, s, &f), 0);
-	add_file(c, t, "/keep");
-	ck_assert_int_eq(dsb_catalog_foreach_file(c, s, "/srv", stop_file, &f), -7);
+	add_sample_trees(c);
+	snap_listed(c, s, 1);
+	ck_assert_str_eq(counts(c), "4 10");
+	/* the second snapshot changed only its root: tree 2 is shared, stored once */
+	entry(c, 6, "a", 2);
+	entry(c, 6, "new", 0);
+	entry(c, 2, "x", 0);   /* written again: still one row */
+	tree_listed(c, 6);
+	snap_listed(c, t, 6);
+	ck_assert_str_eq(counts(c), "5 12");
+	ck_assert_str_eq(list(c, t, "/"), "/a /a/x /a/y /a/y/z /new");
 	/* removal nests inside a caller's transaction and rolls back with it */
 	ck_assert_int_eq(dsb_catalog_begin(c), 0);
 	ck_assert_int_eq(dsb_catalog_remove_snapshot(c, t), 0);
 	ck_assert_int_eq(dsb_catalog_has_snapshot(c, t), 0);
+	ck_assert_str_eq(counts(c), "4 10");
 	dsb_catalog_rollback(c);
 	ck_assert_int_eq(dsb_catalog_has_snapshot(c, t), 1);
-	ck_assert_str_eq(list(c, t, NULL), "/keep");
+	ck_assert_str_eq(counts(c), "5 12");
+	/* the first goes: its root and tree 3 go, the shared trees stay */
 	ck_assert_int_eq(dsb_catalog_remove_snapshot(c, s), 0);
 	ck_assert_int_eq(dsb_catalog_has_snapshot(c, s), 0);
+	ck_assert_str_eq(counts(c), "3 5");
 	ck_assert_str_eq(list(c, s, NULL), "");
-	ck_assert_str_eq(list(c, t, NULL), "/keep");
+	ck_assert_str_eq(list(c, t, NULL), "/a /a/x /a/y /a/y/z /new");
 	ck_assert_int_eq(dsb_catalog_remove_snapshot(c, s), 0);  /* already gone: fine */
+	ck_assert_int_eq(dsb_catalog_remove_snapshot(c, t), 0);
+	ck_assert_str_eq(counts(c), "0 0");
 	dsb_catalog_close(c);
 }
 END_TEST
@@ -698,20 +801,46 @@ START_TEST(test_listed)
 {
 	struct dsb_catalog *c = open_catalog();
 	char s[65], unknown[65];
+	uint8_t t[32];
 
 	snap_id(s, "55555555", '5');
 	snap_id(unknown, "66666666", '6');
+	make_id(t, 9);
 	add_snapshot(c, s, 1, 0);
 	ck_assert_int_eq(dsb_catalog_is_listed(c, s), 0);
-	ck_assert_int_eq(dsb_catalog_set_listed(c, s), 0);
+	ck_assert_int_eq(dsb_catalog_tree_is_listed(c, t), 0);
+	ck_assert_int_eq(dsb_catalog_set_listed(c, s, t), 0);
 	ck_assert_int_eq(dsb_catalog_is_listed(c, s), 1);
 	add_snapshot(c, s, 1, 0);  /* replacing the row keeps the flag */
 	ck_assert_int_eq(dsb_catalog_is_listed(c, s), 1);
 	ck_assert_int_eq(dsb_catalog_is_listed(c, unknown), 0);
-	ck_assert_int_eq(dsb_catalog_set_listed(c, unknown), DSB_ERR_NOT_FOUND);
+	ck_assert_int_eq(dsb_catalog_set_listed(c, unknown, t), DSB_ERR_NOT_FOUND);
 	dsb_catalog_close(c);
 	c = open_catalog();
 	ck_assert_int_eq(dsb_catalog_is_listed(c, s), 1);
+	dsb_catalog_close(c);
+}
+END_TEST
+
+/* A version 2 catalog: its per-snapshot listing is dropped, to be rebuilt per tree. */
+START_TEST(test_migrate_from_v2)
+{
+	struct dsb_catalog *c = open_catalog();
+	char s[65];
+
+	snap_id(s, "55555555", '5');
+	add_snapshot(c, s, 1, 0);
+	snap_listed(c, s, 1);
+	dsb_catalog_close(c);
+	raw_exec("DROP TABLE tree_entries; DROP TABLE trees_listed; "
+	    "ALTER TABLE snapshots DROP COLUMN tree; "
+	    "CREATE TABLE files(snapshot TEXT NOT NULL, path TEXT NOT NULL, type INTEGER NOT NULL, "
+	    "mode INTEGER NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, "
+	    "PRIMARY KEY(snapshot, path)) WITHOUT ROWID; PRAGMA user_version = 2");
+	c = open_catalog();
+	ck_assert_int_eq(dsb_catalog_has_snapshot(c, s), 1);
+	ck_assert_int_eq(dsb_catalog_is_listed(c, s), 0);
+	ck_assert_str_eq(counts(c), "0 0");
 	dsb_catalog_close(c);
 }
 END_TEST
@@ -762,8 +891,11 @@ START_TEST(test_clear_keeps_meta)
 	ck_assert_int_eq(dsb_catalog_add_blob(c, p.id, &loc), 0);
 	ck_assert_int_eq(dsb_catalog_add_index(c, "i"), 0);
 	add_snapshot(c, s, 1, 0);
-	add_file(c, s, "/x");
+	entry(c, 1, "x", 0);
+	tree_listed(c, 1);
+	snap_listed(c, s, 1);
 	ck_assert_int_eq(dsb_catalog_clear(c), 0);
+	ck_assert_str_eq(counts(c), "0 0");
 	ck_assert_int_eq(dsb_catalog_count(c, &packs, &blobs), 0);
 	ck_assert_uint_eq(packs, 0);
 	ck_assert_uint_eq(blobs, 0);
@@ -886,8 +1018,10 @@ static Suite *catalog_suite(void)
 	tcase_add_test(snapshots, test_snapshot_bad_id_rejected);
 	tcase_add_test(snapshots, test_resolve);
 	tcase_add_test(snapshots, test_files_prefix);
-	tcase_add_test(snapshots, test_files_fields_and_remove);
+	tcase_add_test(snapshots, test_files_fields);
+	tcase_add_test(snapshots, test_shared_trees_and_sweep);
 	tcase_add_test(snapshots, test_listed);
+	tcase_add_test(snapshots, test_migrate_from_v2);
 	suite_add_tcase(s, snapshots);
 
 	/* Generous: the volume test runs under sanitizers and valgrind too. */

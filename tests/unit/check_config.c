@@ -120,6 +120,7 @@ START_TEST(test_good)
 	    "[job nightly]\n"
 	    "sources = @/data, volume:*, path:@/data\n"
 	    "sources = compose:app\n"
+	    "sources = daemon, trust\n"
 	    "repositories = local, offsite\n"
 	    "schedule = daily 03:30\n"
 	    "randomized-delay = 1h 30min\n"
@@ -165,9 +166,12 @@ START_TEST(test_good)
 	ck_assert_ptr_null(dsb_config_repo(cfg, "nope"));
 
 	ck_assert_ptr_nonnull(j = dsb_config_job(cfg, "nightly"));
-	ck_assert_uint_eq(j->sources.n, 4);
+	ck_assert_uint_eq(j->sources.n, 6);
 	ck_assert_str_eq(j->sources.v[1], "volume:*");
 	ck_assert_str_eq(j->sources.v[3], "compose:app");
+	/* the Docker sources without an argument are specs, not relative paths (docs/CONFIG.md) */
+	ck_assert_str_eq(j->sources.v[4], "daemon");
+	ck_assert_str_eq(j->sources.v[5], "trust");
 	ck_assert_uint_eq(j->repositories.n, 2);
 	ck_assert_str_eq(j->repositories.v[1], "offsite");
 	ck_assert_str_eq(j->schedule, "daily 03:30");

@@ -149,19 +149,40 @@ START_TEST(test_upload_id)
 }
 END_TEST
 
+/* Every <Error> of a <DeleteResult>, "key code message;" each. */
+static int delete_error_cb(void *arg, const char *key, const struct s3_xml_error *e)
+{
+	char *seen = arg;
+	size_t n = strlen(seen);
+
+	snprintf(seen + n, 256 - n, "%s %s %s;", key, e->code, e->message);
+	return strcmp(key, "stop") == 0 ? 9 : 0;
+}
+
 START_TEST(test_delete_result)
 {
 	struct s3_delete_result d;
+	char seen[256] = "";
 
 	ck_assert_int_eq(s3_xml_parse_delete(S("<DeleteResult><Deleted><Key>a</Key></Deleted>"
 	    "<Deleted><Key>b</Key></Deleted><Error><Key>snapshots/1</Key><Code>AccessDenied</Code>"
 	    "<Message>forbidden by object lock</Message></Error><Error><Key>c</Key><Code>X</Code>"
-	    "</Error></DeleteResult>"), &d), 0);
+	    "</Error></DeleteResult>"), &d, delete_error_cb, seen), 0);
 	ck_assert_uint_eq(d.deleted, 2);
 	ck_assert_uint_eq(d.errors, 2);
 	ck_assert_str_eq(d.key, "snapshots/1");
 	ck_assert_str_eq(d.error.code, "AccessDenied");
 	ck_assert_str_eq(d.error.message, "forbidden by object lock");
+	ck_assert_str_eq(seen, "snapshots/1 AccessDenied forbidden by object lock;c X ;");
+	/* a callback's value stops the parse; a quiet answer with no entries is fine */
+	seen[0] = '\0';
+	ck_assert_int_eq(s3_xml_parse_delete(S("<DeleteResult><Error><Key>stop</Key><Code>A</Code>"
+	    "</Error><Error><Key>z</Key></Error></DeleteResult>"), &d, delete_error_cb, seen), 9);
+	ck_assert_str_eq(seen, "stop A ;");
+	ck_assert_int_eq(s3_xml_parse_delete(S("<DeleteResult/>"), &d, NULL, NULL), 0);
+	ck_assert_uint_eq(d.deleted + d.errors, 0);
+	ck_assert_int_eq(s3_xml_parse_delete(S("<Error><Code>X</Code></Error>"), &d, NULL, NULL),
+	    DSB_ERR_CORRUPT);
 }
 END_TEST
 

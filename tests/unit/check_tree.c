@@ -275,6 +275,67 @@ START_TEST(test_node_copy)
 }
 END_TEST
 
+/* equal after a round trip and a copy; any one field changed makes a node (and its tree) differ */
+START_TEST(test_node_equal)
+{
+	struct dsb_tree t, d;
+	struct dsb_buf enc;
+	struct dsb_node c;
+	size_t i;
+	int k;
+
+	full_tree(&t);
+	dsb_buf_init(&enc, 0);
+	ck_assert_int_eq(dsb_tree_encode(&t, &enc), 0);
+	dsb_tree_init(&d);
+	ck_assert_int_eq(dsb_tree_decode(enc.data, enc.len, &d), 0);
+	ck_assert(dsb_tree_equal(&t, &d));
+	for (i = 0; i < t.n; i++) {
+		for (k = 0; k < 12; k++) {
+			ck_assert_int_eq(dsb_node_copy(&c, &t.nodes[i]), 0);
+			ck_assert(dsb_node_equal(&c, &t.nodes[i]));
+			switch (k) {
+			case 0: c.mode ^= 1; break;
+			case 1: c.mtime_ns++; break;
+			case 2: c.atime++; break;
+			case 3: c.ctime_ns ^= 1; break;
+			case 4: c.size++; break;
+			case 5: c.inode++; break;
+			case 6: c.nlink++; break;
+			case 7: c.name[0] ^= 1; break;
+			case 8: c.uid++; break;
+			case 9: c.has_subtree ? (void)(c.subtree[31] ^= 1) : (void)(c.sparse ^= 1); break;
+			case 10:
+				if (c.ncontent > 0)
+					c.content[c.ncontent - 1][0] ^= 1;
+				else
+					c.rdev++;
+				break;
+			case 11:
+				if (c.nxattrs > 0 && c.xattrs[0].len > 0)
+					c.xattrs[0].value[0] ^= 1;
+				else
+					c.dev++;
+				break;
+			}
+			ck_assert_msg(!dsb_node_equal(&c, &t.nodes[i]), "node %zu, change %d", i, k);
+			dsb_node_release(&d.nodes[i]);
+			d.nodes[i] = c;
+			ck_assert(!dsb_tree_equal(&t, &d));
+			dsb_node_release(&d.nodes[i]);
+			ck_assert_int_eq(dsb_node_copy(&d.nodes[i], &t.nodes[i]), 0);
+		}
+	}
+	ck_assert(dsb_tree_equal(&t, &d));
+	d.n--;
+	ck_assert(!dsb_tree_equal(&t, &d));
+	d.n++;
+	dsb_buf_release(&enc);
+	dsb_tree_release(&d);
+	dsb_tree_release(&t);
+}
+END_TEST
+
 /* ---- decoding refuses ---- */
 
 static int decode_str(const char *json)
@@ -466,6 +527,43 @@ START_TEST(test_decode_document)
 }
 END_TEST
 
+/* wide_tree(n, node): {"nodes":[node,...]} with ${n} copies of ${node} (malloc'd) */
+static char *wide_tree(size_t n, const char *node)
+{
+	size_t len = strlen(node), i;
+	char *p = malloc(16 + n * (len + 1)), *q = p;
+
+	ck_assert_ptr_nonnull(p);
+	q += sprintf(q, "{\"nodes\":[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*q++ = ',';
+		memcpy(q, node, len);
+		q += len;
+	}
+	strcpy(q, "]}");
+	return p;
+}
+
+START_TEST(test_decode_entry_limit)
+{
+	struct dsb_tree t;
+	char *text;
+
+	/* one entry over the limit: refused before decoding, naming the count and the limit */
+	dsb_tree_init(&t);
+	text = wide_tree((size_t)DSB_TREE_MAX_NODES + 1, "{}");
+	ck_assert_int_eq(dsb_tree_decode(text, strlen(text), &t), DSB_ERR_CORRUPT);
+	ck_assert_msg(strstr(dsb_errmsg(), "tree has 1048577 entries, more than the 1048576") != NULL,
+	    "%s", dsb_errmsg());
+	ck_assert_uint_eq(t.n, 0);
+	free(text);
+	/* braces inside names and nested objects (xattrs) are not entries */
+	ck_assert_int_eq(decode_nodes("{\"name\":\"{{\\\"{\",\"type\":\"fifo\",\"mode\":0,"
+	    "\"xattrs\":[{\"name\":\"user.a\",\"value_b64\":\"\"}]}"), 0);
+}
+END_TEST
+
 /* ---- names, sorting and search ---- */
 
 START_TEST(test_name_ok)
@@ -612,12 +710,14 @@ static Suite *tree_suite(void)
 	tcase_add_test(codec, test_roundtrip_every_field);
 	tcase_add_test(codec, test_empty_tree);
 	tcase_add_test(codec, test_node_copy);
+	tcase_add_test(codec, test_node_equal);
 	tcase_add_test(codec, test_roundtrip_non_utf8_acl);
 	suite_add_tcase(s, codec);
 	tcase_add_test(decode, test_decode_names);
 	tcase_add_test(decode, test_decode_order);
 	tcase_add_test(decode, test_decode_types_and_fields);
 	tcase_add_test(decode, test_decode_document);
+	tcase_add_test(decode, test_decode_entry_limit);
 	suite_add_tcase(s, decode);
 	tcase_add_test(names, test_name_ok);
 	tcase_add_test(names, test_sort_and_find);
