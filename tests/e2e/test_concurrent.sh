@@ -70,14 +70,26 @@ for j in 1 2 3 4; do
 	random_file "$T/big/f$j" $((16 * 1024 * 1024))
 done
 packs_before=$(count_objects data)
-"$DSB" -q backup "$T/big" >"$T/killed.out" 2>"$T/killed.err" &
-pid=$!
-# kill once it has stored two packs (at least 0.5 s in), so that it leaves unindexed packs
-sleep 0.5
-for _ in $(seq 200); do
-	[ "$(count_objects data)" -le $((packs_before + 1)) ] || break
-	sleep 0.1
-done
+if s3_mode; then
+	# Listing a bucket through the AWS CLI is slower than the backup: stall
+	# the third pack upload in the fault wrapper, and kill during the stall.
+	env DSBACKUP_FAULTS='put/data:stall@3:120s' DSBACKUP_FAULTS_LOG="$T/faults.log" \
+	    "$DSB" -r "fault:$REPO" -q backup "$T/big" >"$T/killed.out" 2>"$T/killed.err" &
+	pid=$!
+	for _ in $(seq 600); do
+		grep -q stall "$T/faults.log" 2>/dev/null && break
+		sleep 0.1
+	done
+else
+	"$DSB" -q backup "$T/big" >"$T/killed.out" 2>"$T/killed.err" &
+	pid=$!
+	# kill once it has stored two packs (at least 0.5 s in), so that it leaves unindexed packs
+	sleep 0.5
+	for _ in $(seq 200); do
+		[ "$(count_objects data)" -le $((packs_before + 1)) ] || break
+		sleep 0.1
+	done
+fi
 kill -0 "$pid" 2>/dev/null || fail "the backup finished before it could be killed mid-run"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
