@@ -237,6 +237,71 @@ static void abort_upload(struct mp *mp)
 	dsb_error(DSB_ERR_BACKEND, "%s", saved);
 }
 
+/*
+ * Uploads whose start was answered too late: when the answer to
+ * CreateMultipartUpload is lost (the connection dropped after the server
+ * acted), the server holds an upload we have no id for.  After a failed
+ * start, abort_orphans lists the uploads of this very key (object names are
+ * content hashes: nobody else uploads it with other bytes) and aborts them.
+ */
+#define MP_ORPHANS_MAX 16
+
+struct orphan_doc {
+	const char *key;
+	char k[1025];
+	char id[MP_UPLOAD_ID_MAX];
+	char ids[MP_ORPHANS_MAX][MP_UPLOAD_ID_MAX];
+	size_t n;
+};
+
+static int orphan_cb(void *arg, const char *path, const char *text, size_t len)
+{
+	struct orphan_doc *d = arg;
+
+	if (strcmp(path, "/ListMultipartUploadsResult/Upload/Key") == 0)
+		snprintf(d->k, sizeof(d->k), "%.*s", (int)len, text);
+	else if (strcmp(path, "/ListMultipartUploadsResult/Upload/UploadId") == 0)
+		snprintf(d->id, sizeof(d->id), "%.*s", (int)len, text);
+	else if (strcmp(path, "/ListMultipartUploadsResult/Upload") == 0) {
+		if (strcmp(d->k, d->key) == 0 && d->id[0] != '\0' && d->n < MP_ORPHANS_MAX)
+			memcpy(d->ids[d->n++], d->id, sizeof(d->id));
+		d->k[0] = d->id[0] = '\0';
+	}
+	return 0;
+}
+
+static void abort_orphans(struct mp *mp)
+{
+	struct s3_req req = { .method = "GET", .key = NULL, .patient = 1 };
+	struct orphan_doc *d;
+	struct s3_resp resp;
+	struct dsb_buf b;
+	char saved[1024];
+	size_t i;
+
+	snprintf(saved, sizeof(saved), "%s", dsb_errmsg());  /* the error of the start */
+	dsb_buf_init(&b, MP_ANSWER_MAX);
+	req.out = &b;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		goto out;
+	d->key = mp->key;
+	if (s3_req_query(&req, "uploads", "") != 0 || s3_req_query(&req, "prefix", mp->key) != 0 ||
+	    s3_http_do(mp->s3, &req, &resp) != 0 || resp.status != 200 ||
+	    s3_xml_walk((const char *)b.data, b.len, orphan_cb, d) != 0) {
+		dsb_debug("s3: could not list the multipart uploads of %s/%s after a failed start: %s",
+		    mp->s3->bucket, mp->key, dsb_errmsg());
+		goto out;
+	}
+	for (i = 0; i < d->n; i++) {
+		snprintf(mp->upload_id, sizeof(mp->upload_id), "%s", d->ids[i]);
+		abort_upload(mp);
+	}
+out:
+	free(d);
+	dsb_buf_release(&b);
+	dsb_error(DSB_ERR_BACKEND, "%s", saved);
+}
+
 int s3_multipart_put(struct s3 *s3, const char *name, const char *key, const void *p, size_t n)
 {
 	struct mp mp = { .s3 = s3, .name = name, .key = key, .p = p, .n = n };
@@ -249,8 +314,10 @@ int s3_multipart_put(struct s3 *s3, const char *name, const char *key, const voi
 	if ((mp.etags = calloc(mp.nparts, sizeof(*mp.etags))) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	pthread_mutex_init(&mp.lock, NULL);
-	if ((r = initiate(&mp)) != 0)
+	if ((r = initiate(&mp)) != 0) {
+		abort_orphans(&mp);
 		goto out;
+	}
 	dsb_debug("s3: multipart upload of %s/%s: %zu bytes in %zu parts", s3->bucket, key, n,
 	    mp.nparts);
 	if ((r = upload_parts(&mp)) != 0 || (r = complete(&mp)) != 0)

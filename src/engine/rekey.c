@@ -29,8 +29,9 @@
 
 #define HDR_LEN 48
 
+/* a set of hex ids: key ids (16 digits) or snapshot ids (64) */
 struct keyid_set {
-	char (*v)[2 * DSB_KEYID_LEN + 1];
+	char (*v)[65];
 	size_t n, cap;
 };
 
@@ -94,21 +95,22 @@ static int header_key_id(struct rekeyer *k, const char *dir, const char *id,
 
 /* ---- 2. snapshots ---- */
 
+/*
+ * note_rewritten: the ids named by "rewritten_from" of every snapshot, under
+ * whatever key: a run killed between storing a copy and deleting the original,
+ * then a "key rotate", leaves the copy under an older key; it is rewritten
+ * again, so the original has to go, not be copied a second time.
+ */
 static int note_rewritten(void *arg, const char *id, uint64_t size)
 {
 	struct rekeyer *k = arg;
-	uint8_t kid[DSB_KEYID_LEN];
 	json_t *j = NULL, *from;
 	char *text = NULL;
 	int r;
 
 	(void)size;
-	if ((r = header_key_id(k, "snapshots", id, kid)) != 0)
-		return r == DSB_ERR_NOT_FOUND ? (dsb_error_clear(), 0) : r;
-	if (memcmp(kid, k->current, DSB_KEYID_LEN) != 0)
-		return 0;
 	if ((r = dsb_repo_get_snapshot(k->s->repo, id, &text)) != 0)
-		return r;
+		return r == DSB_ERR_NOT_FOUND ? (dsb_error_clear(), 0) : r;
 	if ((j = json_loads(text, 0, NULL)) != NULL &&
 	    json_is_string(from = json_object_get(j, "rewritten_from")) &&
 	    json_string_length(from) == 64)

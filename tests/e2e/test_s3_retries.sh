@@ -8,7 +8,9 @@
 #  (b) every PUT of a pack answers 503 for ever: the backup fails cleanly
 #      within the bounded retry time (DSBACKUP_S3_RETRIES=2), exit 1, the
 #      error naming HTTP 503 and SlowDown; then, without the proxy, check is
-#      clean and the next backup succeeds.
+#      clean and the next backup succeeds;
+#  (c) the server starts multipart uploads but the answers are lost: the
+#      backup fails, and the uploads the server made are found and aborted.
 . "$(dirname "$0")/lib.sh"
 s3_mode || skip_test "needs DSB_TEST_S3_ENV (ctest -L s3)"
 : "${DSB_SRC:?set by ctest}"
@@ -82,6 +84,21 @@ note "failed after $took s: $(grep -m1 error "$ERR")"
 expect_err "HTTP 503"
 expect_err "SlowDown"
 expect_err "after 3 attempts"
+
+step "(c) the answers to starting multipart uploads are lost: the uploads the server made are aborted"
+# a repository of its own, with packs large enough to go up in parts
+mkdir "$T/mp"
+random_file "$T/mp/big" $((20 * 1024 * 1024))
+start_proxy 'POST:lose:inf:?uploads'
+export DSBACKUP_REPOSITORY="${DSBACKUP_REPOSITORY%/repo}/repo-mp"
+init_repo "$DSBACKUP_REPOSITORY" --pack-size $((16 * 1024 * 1024))
+DSBACKUP_S3_RETRIES=2 DSBACKUP_S3_MULTIPART_THRESHOLD=6M DSBACKUP_S3_PART_SIZE=5M \
+    expect_rc 1 dsb backup "$T/mp"
+lost=$(grep -c "answer lost" "$T/proxy.log" || true)
+note "$lost answer(s) lost: $(grep -m1 error "$ERR")"
+[ "$lost" -ge 1 ] || fail "no answer was lost"
+aws_s3 s3api list-multipart-uploads --bucket "$S3_BUCKET" >"$T/mpu" || fail "list-multipart-uploads failed"
+! grep -q UploadId "$T/mpu" || { cat "$T/mpu"; fail "uploads whose start was not answered were left"; }
 
 step "(b) without the proxy: check is clean, one snapshot, the next backup succeeds"
 stop_proxy

@@ -7,7 +7,9 @@
 SPEC is METHOD:FAULT:COUNT[:PATH], for example "PUT:503:3" (the first 3 PUT
 requests get 503 SlowDown), "GET:500:2", "any:drop:1" (the connection is
 closed without an answer), "PUT:503:inf:/data/" (every PUT whose path
-contains "/data/", for ever).  METHOD "any" matches every request; each SPEC
+contains "/data/", for ever), "POST:lose:1:?uploads" (the request is
+forwarded and the server acts on it, but its answer is lost: the connection
+is closed instead).  METHOD "any" matches every request; each SPEC
 counts its own matches, and the first SPEC that still has faults left wins.
 Requests are forwarded byte for byte (the Host header too, so SigV4
 signatures stay valid).  The listening port is written to the port file;
@@ -33,8 +35,8 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 class Fault:
     def __init__(self, spec):
         parts = spec.split(":", 3)
-        if len(parts) < 3 or parts[1] not in ("503", "500", "drop"):
-            raise ValueError("bad --fault %r: want METHOD:503|500|drop:COUNT[:PATH]" % spec)
+        if len(parts) < 3 or parts[1] not in ("503", "500", "drop", "lose"):
+            raise ValueError("bad --fault %r: want METHOD:503|500|drop|lose:COUNT[:PATH]" % spec)
         self.method = parts[0].upper()
         self.kind = parts[1]
         self.left = float("inf") if parts[2] == "inf" else int(parts[2])
@@ -78,7 +80,9 @@ def make_handler(upstream, faults, lock, log):
             fault = self.pick_fault()
             if fault is not None:
                 log("fault %s %s %s (%s)" % (fault.kind, self.command, self.path, fault.spec))
-                if fault.kind == "drop":
+                if fault.kind in ("drop", "lose"):
+                    if fault.kind == "lose":
+                        self.forward(body, answer=False)
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
@@ -94,7 +98,7 @@ def make_handler(upstream, faults, lock, log):
                 return
             self.forward(body)
 
-        def forward(self, body):
+        def forward(self, body, answer=True):
             conn = http.client.HTTPConnection(host, int(port), timeout=120)
             try:
                 conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -111,7 +115,10 @@ def make_handler(upstream, faults, lock, log):
                 return
             finally:
                 conn.close()
-            log("forward %s %s -> %d" % (self.command, self.path, resp.status))
+            log("forward %s %s -> %d%s" % (self.command, self.path, resp.status,
+                                            "" if answer else " (answer lost)"))
+            if not answer:
+                return
             self.send_response_only(resp.status, resp.reason)
             for k, v in resp.getheaders():
                 if k.lower() not in HOP_BY_HOP:
