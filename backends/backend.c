@@ -326,3 +326,26 @@ int dsb_backend_list(struct dsb_backend *be, const char *dir, dsb_backend_list_c
 		    dir != NULL && *dir == '\0' ? "the repository" : shown(dir));
 	return r;
 }
+
+int dsb_backend_list_unfinished(struct dsb_backend *be, dsb_backend_unfinished_cb cb, void *arg)
+{
+	int r;
+
+	if (be->ops->list_unfinished == NULL)
+		return 0;
+	if ((r = be->ops->list_unfinished(be->state, cb, arg)) != 0)
+		return dsb_error_wrap(r, "storage %s: listing unfinished uploads", be->url);
+	return 0;
+}
+
+int dsb_backend_abort_unfinished(struct dsb_backend *be, const char *name, const char *handle)
+{
+	int r;
+
+	if (be->ops->abort_unfinished == NULL)
+		return unsupported(be, "abort unfinished uploads");
+	if ((r = be->ops->abort_unfinished(be->state, name, handle)) != 0)
+		return dsb_error_wrap(r, "storage %s: aborting the unfinished upload of %s", be->url,
+		    shown(name));
+	return 0;
+}

@@ -331,6 +331,21 @@ static int fault_list(void *state, const char *dir, dsb_backend_list_cb cb, void
 	return r != 0 ? r : dsb_backend_list(st->inner, dir, cb, arg);
 }
 
+/* unfinished writes: passed through, never faulted (the driver's own housekeeping) */
+static int fault_list_unfinished(void *state, dsb_backend_unfinished_cb cb, void *arg)
+{
+	struct fault_state *st = state;
+
+	return dsb_backend_list_unfinished(st->inner, cb, arg);
+}
+
+static int fault_abort_unfinished(void *state, const char *name, const char *handle)
+{
+	struct fault_state *st = state;
+
+	return dsb_backend_abort_unfinished(st->inner, name, handle);
+}
+
 static void fault_close(void *state)
 {
 	struct fault_state *st = state;
@@ -351,5 +366,7 @@ const struct dsb_backend_ops dsb_backend_fault = {
 	.stat = fault_stat,
 	.remove = fault_remove,
 	.list = fault_list,
+	.list_unfinished = fault_list_unfinished,
+	.abort_unfinished = fault_abort_unfinished,
 	.close = fault_close,
 };

@@ -49,6 +49,19 @@ static char *object_key(const struct s3 *s3, const char *name)
 	return dsb_asprintf("%s%s", s3->prefix, name);
 }
 
+/* checked_key(s3, name, keyp): the key of a valid object name: 0, DSB_ERR_USAGE or DSB_ERR_NOMEM. */
+static int checked_key(const struct s3 *s3, const char *name, char **keyp)
+{
+	int r;
+
+	*keyp = NULL;
+	if ((r = dsb_backend_check_name(name, 0)) != 0)
+		return r;
+	if ((*keyp = object_key(s3, name)) == NULL)
+		return DSB_ERR_NOMEM;
+	return 0;
+}
+
 /* has_dir(name, dir): ${name} is "${dir}/..." */
 static int has_dir(const char *name, const char *dir)
 {
@@ -147,10 +160,8 @@ static int s3_put(void *state, const char *name, const void *p, size_t n, unsign
 
 	if ((flags & ~(unsigned)DSB_PUT_NO_OVERWRITE) != 0)
 		return dsb_error(DSB_ERR_INTERNAL, "unknown put flags 0x%x", flags);
-	if ((r = dsb_backend_check_name(name, 0)) != 0)
+	if ((r = checked_key(s3, name, &key)) != 0)
 		return r;
-	if ((key = object_key(s3, name)) == NULL)
-		return DSB_ERR_NOMEM;
 	if ((uint64_t)n <= s3->multipart_threshold) {
 		r = single_put(s3, name, key, p, n, flags);
 		goto out;
@@ -301,10 +312,8 @@ static int s3_stat(void *state, const char *name, uint64_t *size)
 	char *key = NULL;
 	int r;
 
-	if ((r = dsb_backend_check_name(name, 0)) != 0)
+	if ((r = checked_key(s3, name, &key)) != 0)
 		return r;
-	if ((key = object_key(s3, name)) == NULL)
-		return DSB_ERR_NOMEM;
 	req.key = key;
 	if ((r = s3_http_do(s3, &req, &resp)) != 0)
 		goto out;
@@ -339,10 +348,8 @@ static int s3_remove(void *state, const char *name)
 	char *key = NULL;
 	int r;
 
-	if ((r = dsb_backend_check_name(name, 0)) != 0)
+	if ((r = checked_key(s3, name, &key)) != 0)
 		return r;
-	if ((key = object_key(s3, name)) == NULL)
-		return DSB_ERR_NOMEM;
 	req.key = key;
 	if ((r = s3_head(s3, key, &h)) != 0)
 		goto out;
@@ -439,6 +446,49 @@ static int s3_list(void *state, const char *dir, dsb_backend_list_cb cb, void *a
 	s3_list_page_release(&page);
 	free(token);
 	free(prefix);
+	return r;
+}
+
+/* ---- unfinished writes: multipart uploads below the prefix ---- */
+
+struct unfinished_relay {
+	const struct s3 *s3;
+	dsb_backend_unfinished_cb cb;
+	void *arg;
+};
+
+static int unfinished_relay_cb(void *arg, const char *key, const char *upload_id)
+{
+	struct unfinished_relay *u = arg;
+	size_t plen = strlen(u->s3->prefix);
+
+	if (strncmp(key, u->s3->prefix, plen) != 0 || dsb_backend_check_name(key + plen, 0) != 0) {
+		dsb_error_clear();
+		dsb_debug("%s: skipping the upload of \"%.200s\", not an object name", u->s3->display,
+		    key);
+		return 0;
+	}
+	return u->cb(u->arg, key + plen, upload_id);
+}
+
+static int s3_list_unfinished(void *state, dsb_backend_unfinished_cb cb, void *arg)
+{
+	struct s3 *s3 = state;
+	struct unfinished_relay u = { .s3 = s3, .cb = cb, .arg = arg };
+
+	return s3_multipart_list(s3, s3->prefix, unfinished_relay_cb, &u);
+}
+
+static int s3_abort_unfinished(void *state, const char *name, const char *handle)
+{
+	struct s3 *s3 = state;
+	char *key = NULL;
+	int r;
+
+	if ((r = checked_key(s3, name, &key)) != 0)
+		return r;
+	r = s3_multipart_abort(s3, key, handle);
+	free(key);
 	return r;
 }
 
@@ -617,5 +667,7 @@ const struct dsb_backend_ops dsb_backend_s3 = {
 	.remove = s3_remove,
 	.remove_many = s3_remove_many,
 	.list = s3_list,
+	.list_unfinished = s3_list_unfinished,
+	.abort_unfinished = s3_abort_unfinished,
 	.close = s3_close,
 };

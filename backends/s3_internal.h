@@ -182,4 +182,20 @@ int s3_lock_applies(const struct s3 *s3, const char *name);
  */
 int s3_multipart_put(struct s3 *s3, const char *name, const char *key, const void *p, size_t n);
 
+/* s3_upload_cb(arg, key, upload_id): one multipart upload; non-zero stops the listing. */
+typedef int (*s3_upload_cb)(void *arg, const char *key, const char *upload_id);
+
+/*
+ * s3_multipart_list(s3, prefix, cb, arg): ListMultipartUploads of the keys
+ * starting with ${prefix}, every page; ${cb} once per upload.  0, an error
+ * (the message names the bucket and prefix), or ${cb}'s value as is.
+ */
+int s3_multipart_list(struct s3 *s3, const char *prefix, s3_upload_cb cb, void *arg);
+
+/*
+ * s3_multipart_abort(s3, key, upload_id): AbortMultipartUpload, retried
+ * patiently; an upload that is gone already (404) is 0.
+ */
+int s3_multipart_abort(struct s3 *s3, const char *key, const char *upload_id);
+
 #endif

@@ -215,26 +215,132 @@ out:
 	return r;
 }
 
+int s3_multipart_abort(struct s3 *s3, const char *key, const char *upload_id)
+{
+	struct s3_req req = { .method = "DELETE", .key = key, .patient = 1 };
+	struct s3_resp resp;
+	int r;
+
+	if ((r = s3_req_query(&req, "uploadId", upload_id)) != 0 ||
+	    (r = s3_http_do(s3, &req, &resp)) != 0)
+		return r;
+	if (resp.status != 204 && resp.status != 200 && resp.status != 404)
+		return s3_http_error(s3, &req, &resp);
+	return 0;
+}
+
 /* abort_upload(mp): best effort, patiently retried; a failure is logged, not returned. */
 static void abort_upload(struct mp *mp)
 {
-	struct s3_req req = { .method = "DELETE", .key = mp->key, .patient = 1 };
-	struct s3_resp resp;
 	char saved[1024];
-	int r;
 
 	snprintf(saved, sizeof(saved), "%s", dsb_errmsg());  /* the error that made us abort */
-	if ((r = s3_req_query(&req, "uploadId", mp->upload_id)) == 0 &&
-	    (r = s3_http_do(mp->s3, &req, &resp)) == 0 && resp.status != 204 && resp.status != 200 &&
-	    resp.status != 404)
-		r = s3_http_error(mp->s3, &req, &resp);
-	if (r != 0)
+	if (s3_multipart_abort(mp->s3, mp->key, mp->upload_id) != 0)
 		dsb_warn("could not abort the multipart upload of %s/%s (upload id %.40s...): %s; "
-		    "its parts stay in the bucket until a lifecycle rule or an abort removes them",
-		    mp->s3->bucket, mp->key, mp->upload_id, dsb_errmsg());
+		    "its parts stay in the bucket until a lifecycle rule, an abort or the next run "
+		    "alone in the repository removes them", mp->s3->bucket, mp->key, mp->upload_id,
+		    dsb_errmsg());
 	else
 		dsb_debug("aborted the multipart upload of %s/%s", mp->s3->bucket, mp->key);
 	dsb_error(DSB_ERR_BACKEND, "%s", saved);
+}
+
+/* ---- listing uploads ---- */
+
+#define MP_KEY_MAX 1025
+#define MP_LIST_PAGES_MAX 100000  /* 1000 uploads a page: far more than any repository holds */
+#define MP_LIST_ANSWER_MAX ((size_t)16 << 20)
+
+/* One page of a <ListMultipartUploadsResult>, reported upload by upload. */
+struct uploads_doc {
+	s3_upload_cb cb;
+	void *arg;
+	int stopped;                 /* ${cb} returned this (non-zero) */
+	char k[MP_KEY_MAX];
+	char id[MP_UPLOAD_ID_MAX];
+	int truncated;
+	char next_key[MP_KEY_MAX];
+	char next_id[MP_UPLOAD_ID_MAX];
+};
+
+static int uploads_cb(void *arg, const char *path, const char *text, size_t len)
+{
+	struct uploads_doc *d = arg;
+	static const char up[] = "/ListMultipartUploadsResult/Upload";
+	int r;
+
+	if (strcmp(path, "/ListMultipartUploadsResult/Upload/Key") == 0)
+		snprintf(d->k, sizeof(d->k), "%.*s", (int)len, text);
+	else if (strcmp(path, "/ListMultipartUploadsResult/Upload/UploadId") == 0)
+		snprintf(d->id, sizeof(d->id), "%.*s", (int)len, text);
+	else if (strcmp(path, "/ListMultipartUploadsResult/IsTruncated") == 0)
+		d->truncated = len == 4 && strcmp(text, "true") == 0;
+	else if (strcmp(path, "/ListMultipartUploadsResult/NextKeyMarker") == 0)
+		snprintf(d->next_key, sizeof(d->next_key), "%.*s", (int)len, text);
+	else if (strcmp(path, "/ListMultipartUploadsResult/NextUploadIdMarker") == 0)
+		snprintf(d->next_id, sizeof(d->next_id), "%.*s", (int)len, text);
+	else if (strcmp(path, up) == 0) {
+		if (d->k[0] != '\0' && d->id[0] != '\0' && (r = d->cb(d->arg, d->k, d->id)) != 0)
+			return d->stopped = r;
+		d->k[0] = d->id[0] = '\0';
+	}
+	return 0;
+}
+
+/* uploads_page(s3, prefix, d, b): one ListMultipartUploads request, from d's markers. */
+static int uploads_page(struct s3 *s3, const char *prefix, struct uploads_doc *d,
+    struct dsb_buf *b)
+{
+	struct s3_req req = { .method = "GET", .key = NULL, .out = b };
+	struct s3_resp resp;
+	int r;
+
+	dsb_buf_reset(b);
+	if ((r = s3_req_query(&req, "uploads", "")) != 0 ||
+	    (r = s3_req_query(&req, "prefix", prefix)) != 0 ||
+	    (d->next_key[0] != '\0' && (r = s3_req_query(&req, "key-marker", d->next_key)) != 0) ||
+	    (d->next_id[0] != '\0' && (r = s3_req_query(&req, "upload-id-marker", d->next_id)) != 0))
+		return r;
+	if ((r = s3_http_do(s3, &req, &resp)) != 0)
+		return r;
+	if (resp.status != 200)
+		return s3_http_error(s3, &req, &resp);
+	d->truncated = 0;
+	d->k[0] = d->id[0] = '\0';
+	return s3_xml_walk((const char *)b->data, b->len, uploads_cb, d);
+}
+
+int s3_multipart_list(struct s3 *s3, const char *prefix, s3_upload_cb cb, void *arg)
+{
+	struct uploads_doc *d;
+	struct dsb_buf b;
+	char last_key[MP_KEY_MAX] = "", last_id[MP_UPLOAD_ID_MAX] = "";
+	size_t page;
+	int r;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	d->cb = cb;
+	d->arg = arg;
+	dsb_buf_init(&b, MP_LIST_ANSWER_MAX);
+	for (page = 0;; page++) {
+		if ((r = uploads_page(s3, prefix, d, &b)) != 0 || !d->truncated)
+			break;
+		/* a server that does not move on would have us loop for ever */
+		if (page + 1 == MP_LIST_PAGES_MAX ||
+		    (d->next_key[0] == '\0' && d->next_id[0] == '\0') ||
+		    (strcmp(d->next_key, last_key) == 0 && strcmp(d->next_id, last_id) == 0)) {
+			r = dsb_error(DSB_ERR_CORRUPT, "truncated, without new markers to go on from");
+			break;
+		}
+		memcpy(last_key, d->next_key, sizeof(last_key));
+		memcpy(last_id, d->next_id, sizeof(last_id));
+	}
+	if (r != 0 && r != d->stopped)
+		r = dsb_error_wrap(r, "s3 listing the multipart uploads of %s/%s*", s3->bucket, prefix);
+	dsb_buf_release(&b);
+	free(d);
+	return r;
 }
 
 /*
@@ -246,59 +352,42 @@ static void abort_upload(struct mp *mp)
  */
 #define MP_ORPHANS_MAX 16
 
-struct orphan_doc {
+struct orphans {
 	const char *key;
-	char k[1025];
-	char id[MP_UPLOAD_ID_MAX];
 	char ids[MP_ORPHANS_MAX][MP_UPLOAD_ID_MAX];
 	size_t n;
 };
 
-static int orphan_cb(void *arg, const char *path, const char *text, size_t len)
+static int orphan_cb(void *arg, const char *key, const char *upload_id)
 {
-	struct orphan_doc *d = arg;
+	struct orphans *o = arg;
 
-	if (strcmp(path, "/ListMultipartUploadsResult/Upload/Key") == 0)
-		snprintf(d->k, sizeof(d->k), "%.*s", (int)len, text);
-	else if (strcmp(path, "/ListMultipartUploadsResult/Upload/UploadId") == 0)
-		snprintf(d->id, sizeof(d->id), "%.*s", (int)len, text);
-	else if (strcmp(path, "/ListMultipartUploadsResult/Upload") == 0) {
-		if (strcmp(d->k, d->key) == 0 && d->id[0] != '\0' && d->n < MP_ORPHANS_MAX)
-			memcpy(d->ids[d->n++], d->id, sizeof(d->id));
-		d->k[0] = d->id[0] = '\0';
-	}
+	if (strcmp(key, o->key) == 0 && o->n < MP_ORPHANS_MAX)
+		snprintf(o->ids[o->n++], MP_UPLOAD_ID_MAX, "%s", upload_id);
 	return 0;
 }
 
 static void abort_orphans(struct mp *mp)
 {
-	struct s3_req req = { .method = "GET", .key = NULL, .patient = 1 };
-	struct orphan_doc *d;
-	struct s3_resp resp;
-	struct dsb_buf b;
+	struct orphans *o;
 	char saved[1024];
 	size_t i;
 
 	snprintf(saved, sizeof(saved), "%s", dsb_errmsg());  /* the error of the start */
-	dsb_buf_init(&b, MP_ANSWER_MAX);
-	req.out = &b;
-	if ((d = calloc(1, sizeof(*d))) == NULL)
+	if ((o = calloc(1, sizeof(*o))) == NULL)
 		goto out;
-	d->key = mp->key;
-	if (s3_req_query(&req, "uploads", "") != 0 || s3_req_query(&req, "prefix", mp->key) != 0 ||
-	    s3_http_do(mp->s3, &req, &resp) != 0 || resp.status != 200 ||
-	    s3_xml_walk((const char *)b.data, b.len, orphan_cb, d) != 0) {
+	o->key = mp->key;
+	if (s3_multipart_list(mp->s3, mp->key, orphan_cb, o) != 0) {
 		dsb_debug("s3: could not list the multipart uploads of %s/%s after a failed start: %s",
 		    mp->s3->bucket, mp->key, dsb_errmsg());
 		goto out;
 	}
-	for (i = 0; i < d->n; i++) {
-		snprintf(mp->upload_id, sizeof(mp->upload_id), "%s", d->ids[i]);
+	for (i = 0; i < o->n; i++) {
+		snprintf(mp->upload_id, sizeof(mp->upload_id), "%s", o->ids[i]);
 		abort_upload(mp);
 	}
 out:
-	free(d);
-	dsb_buf_release(&b);
+	free(o);
 	dsb_error(DSB_ERR_BACKEND, "%s", saved);
 }
 

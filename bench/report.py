@@ -3,7 +3,9 @@
 
 Prints the table (step | tool | wall s | cpu s | peak RSS MB | bytes added) and dsbackup's ratio
 to each peer per metric, writes the same as Markdown, and a PNG through gnuplot when it is
-installed (skipped with a note otherwise).
+installed (skipped with a note otherwise).  Rows of an S3 run (run.sh --s3) also carry the
+requests the gateway logged: they get a table of their own (MB/s, requests, requests per GB
+written, by kind).
 """
 
 import argparse
@@ -38,6 +40,8 @@ def load(path):
                 "step": c[0], "tool": c[1], "wall": float(c[2]),
                 "cpu": float(c[3]) + float(c[4]), "rss": int(c[5]) / 1024.0,
                 "added": int(c[6]), "repo": int(c[7]), "cache": int(c[8]), "rc": c[9],
+                "requests": int(c[10]) if len(c) > 10 else None,
+                "kinds": c[11] if len(c) > 11 else "",
             })
     return comments, rows
 
@@ -123,9 +127,12 @@ def main():
             out.append("| %s | %s |" % (s, " | ".join(cells)))
         out.append("")
 
+    m = next((re.search(r"(\d+) bytes", c) for c in comments if c.startswith("data:")), None)
+    if m and any(r["requests"] is not None for r in rows):  # an S3 run
+        out.extend(s3_table(steps, tools, by, int(m.group(1))))
+
     # compression: data bytes / repository bytes after the first backup
     extra = []
-    m = next((re.search(r"(\d+) bytes", c) for c in comments if c.startswith("data:")), None)
     if m and "first" in steps:
         data = int(m.group(1))
         cells = ["%s %.2f×" % (t, data / by[("first", t)]["added"]) for t in tools
@@ -137,7 +144,8 @@ def main():
             extra.append(("compression no worse than restic's (first backup: %s vs %s MB)"
                           % (mb(d["added"]), mb(rr["added"])), d["added"] <= rr["added"]))
 
-    if "restic" in peers and "dsbackup" in tools and "first" in steps:
+    s3_run = any(r["requests"] is not None for r in rows)
+    if "restic" in peers and "dsbackup" in tools and "first" in steps and not s3_run:
         out.append("Issue 8 targets (ratio to restic, this run):")
         out.append("")
         for s, met, lim in TARGETS:
@@ -168,6 +176,25 @@ def main():
         f.write(text)
     print(text)
     return 0
+
+
+def s3_table(steps, tools, by, data):
+    """Throughput and requests of an S3 run: MB/s is the data set's size over the wall time."""
+    out = ["S3: throughput and the requests the gateway logged on each tool's bucket (LIST: a GET of "
+           "the bucket itself):", "",
+           "| step | tool | wall s | MB/s | requests | per GB written | by kind |",
+           "|---|---|---:|---:|---:|---:|---|"]
+    for s in steps:
+        for t in tools:
+            r = by.get((s, t))
+            if not r or r["requests"] is None:
+                continue
+            per_gb = "%.0f" % (r["requests"] / (r["added"] / 1e9)) if r["added"] > 1e6 else "–"
+            out.append("| %s | %s | %.2f | %.1f | %d | %s | %s |" % (
+                s, t, r["wall"], data / 1e6 / r["wall"] if r["wall"] > 0 else 0, r["requests"],
+                per_gb, r["kinds"]))
+    out.append("")
+    return out
 
 
 def chart(png, steps, tools, peers, by, ratios):

@@ -8,6 +8,10 @@
 #                      tables were produced (used by ctest: bench.smoke)
 #   --rss-growth       instead of the five steps: peak RSS with 1, 10 and 30 snapshots in the
 #                      repository, and on the 200,000-file variant
+#   --s3               instead of the five steps: first backup, unchanged re-run and restore of
+#                      dsbackup and restic to radosgw on loopback (a cluster of its own under
+#                      WORKDIR/radosgw, stopped at the end), with MB/s and the requests the
+#                      gateway logged per tool (default scale 0.35: ~300 MB)
 #   --variant V        docker (default), small-files or large-file
 #   --scale S          shrink (or grow) the data set
 #   --tools "A B"      subset of: dsbackup restic borg (default: all three)
@@ -28,6 +32,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) SMOKE=1 ;;
 	--rss-growth) MODE=growth ;;
+	--s3) MODE=s3 ;;
 	--variant) VARIANT=$2; shift ;;
 	--scale) SCALE=$2; shift ;;
 	--tools) TOOLS=$2; shift ;;
@@ -36,7 +41,7 @@ while [ $# -gt 0 ]; do
 	--no-drop-caches) DROP=0 ;;
 	--no-verify) VERIFY=0 ;;
 	--no-install) INSTALL=0 ;;
-	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) WORK=$1 ;;
 	esac
@@ -65,6 +70,12 @@ if [ "$SMOKE" = 1 ]; then
 		case " $TOOLS " in *" $p "*) command -v $p >/dev/null && t="$t $p" ;; esac
 	done
 	TOOLS=$t
+fi
+if [ "$MODE" = s3 ]; then
+	[ "$SMOKE" = 0 ] || die "--s3 needs radosgw: no smoke version"
+	# borg has no S3 backend; the gateway keeps everything in memory: a smaller set
+	TOOLS=$(echo " $TOOLS " | sed 's/ borg / /; s/^ *//; s/ *$//')
+	: "${SCALE:=0.35}"
 fi
 : "${SCALE:=1}" "${WORK:=/var/tmp/dsb-bench}" "${RESULTS:=$BENCH_DIR/results}"
 mkdir -p "$WORK" "$RESULTS" || die "cannot create $WORK or $RESULTS"
@@ -111,6 +122,7 @@ begin() {
 	CUR_MODE=$1
 	NAME=$STAMP
 	[ "$1" = growth ] && NAME="$STAMP-rss-growth"
+	[ "$1" = s3 ] && NAME="$STAMP-s3"
 	[ "$1" = steps ] && [ "$VARIANT" != docker ] && NAME="$NAME-$VARIANT"
 	[ "$SMOKE" = 1 ] && NAME="$NAME-smoke"
 	TSV="$RESULTS/$NAME.tsv"
@@ -165,10 +177,11 @@ modify() {
 }
 
 declare -A REPO NARCH
-repo_init() { # tool repo
+repo_init() { # tool repo (a directory, or an S3 URL of a bucket that does not exist yet)
 	local tool=$1 r=$2
-	rm -rf "$r" "$WORK/cache/$tool"
-	mkdir -p "$(dirname "$r")" "$WORK/cache/$tool"
+	rm -rf "$WORK/cache/$tool"
+	mkdir -p "$WORK/cache/$tool"
+	case $r in s3:*) ;; *) rm -rf "$r"; mkdir -p "$(dirname "$r")" ;; esac
 	REPO[$tool]=$r
 	NARCH[$tool]=0
 	case $tool in
@@ -206,15 +219,18 @@ cmd_check() {
 
 # measure STEP TOOL: run CMD under the timer; append a row to the TSV
 # columns: step tool wall_s user_s sys_s rss_kb bytes_added repo_bytes cache_bytes rc
+# (--s3: and requests, requests_by_kind, from the gateway's log)
 measure() {
 	local step=$1 tool=$2 r=${REPO[$2]} before after rc wall user sys rss
-	local tag="$step.$tool" status
+	local tag="$step.$tool" status requests=""
 	drop_caches
-	before=$(size_of "$r")
+	before=$(repo_bytes "$r")
+	[ "$CUR_MODE" = s3 ] && s3_log_mark
 	log "$step: $tool: ${CMD[*]}"
 	"${TIMER[@]}" "$LOGS/$tag.time" "${CMD[@]}" >"$LOGS/$tag.log" 2>&1
 	rc=$?
-	after=$(size_of "$r")
+	[ "$CUR_MODE" = s3 ] && requests=$(s3_requests "$r")
+	after=$(repo_bytes "$r")
 	read -r wall user sys rss < <(tail -n 1 "$LOGS/$tag.time" 2>/dev/null) || true
 	case $wall in ''|*[!0-9.]*) wall=0 user=0 sys=0 rss=0 ;; esac
 	status=$rc
@@ -227,11 +243,81 @@ measure() {
 			tail -n 5 "$LOGS/$tag.log" >&2
 		fi
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$step" "$tool" "$wall" "$user" "$sys" \
-		"$rss" $((after - before)) "$after" "$(size_of "$WORK/cache/$tool")" "$status" >>"$TSV"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n' "$step" "$tool" "$wall" "$user" "$sys" \
+		"$rss" $((after - before)) "$after" "$(size_of "$WORK/cache/$tool")" "$status" \
+		"${requests:+	$requests}" >>"$TSV"
+	[ -z "$requests" ] || echo "   requests: ${requests/	/: }" >&2
 	printf '   %-10s %-9s wall %7ss  cpu %7ss  rss %6d MB  added %8d MB  rc %s\n' "$step" "$tool" \
 		"$wall" "$(echo "$user $sys" | awk '{print $1 + $2}')" $((rss / 1024)) \
 		$(((after - before) / 1000000)) "$status" >&2
+}
+
+# ---- S3: radosgw on loopback, requests counted from its access log ----------------------------
+# One "beast: ... "METHOD /BUCKET[/KEY][?QUERY] HTTP/1.1" STATUS ..." line per request, whoever sent
+# it; a bucket per tool keeps the tools apart.
+RGW_SH="$SRC_DIR/scripts/services/radosgw.sh"
+S3LS="$SRC_DIR/tests/e2e/s3ls.py"
+RGW_DIR= RGW_LOG= RGW_MARK=0
+
+s3_start() {
+	RGW_DIR="$WORK/radosgw"
+	RGW_LOG="$RGW_DIR/log/client.rgw.gw.log"
+	trap s3_stop EXIT
+	# memstore: room for both repositories; it takes memory only for what is stored
+	DSB_RADOSGW_BYTES=$((4 << 30)) bash "$RGW_SH" start "$RGW_DIR" >&2 || die "radosgw did not start"
+	. "$RGW_DIR/env"
+}
+
+# s3_stop: every daemon of the cluster, by the pids in its run dir (radosgw.sh stop)
+s3_stop() {
+	[ -z "$RGW_DIR" ] || bash "$RGW_SH" stop "$RGW_DIR" >&2 || true
+	RGW_DIR=
+}
+
+# repo_bytes REPO: bytes stored in a directory, or in the bucket of an S3 URL
+repo_bytes() {
+	case $1 in
+	s3:*) python3 "$S3LS" objects "${1##*/}" "" | awk '{ n += $2 } END { print n + 0 }' ;;
+	*) size_of "$1" ;;
+	esac
+}
+
+# s3_log_settled: the gateway writes its log from a thread of its own: wait until it stops growing
+s3_log_settled() {
+	local last=-1 now i
+	for i in $(seq 1 50); do
+		now=$(stat -c %s "$RGW_LOG")
+		[ "$now" = "$last" ] && return 0
+		last=$now
+		sleep 0.3
+	done
+}
+
+s3_log_mark() {
+	s3_log_settled
+	RGW_MARK=$(stat -c %s "$RGW_LOG")
+}
+
+# s3_requests URL: "TOTAL<tab>GET=n PUT=n POST=n DELETE=n HEAD=n LIST=n", the requests on its
+# bucket logged since s3_log_mark (LIST: a GET of the bucket itself: listings, location)
+s3_requests() {
+	s3_log_settled
+	tail -c +$((RGW_MARK + 1)) "$RGW_LOG" | awk -v bucket="${1##*/}" '
+		/ beast: / && match($0, /"(GET|PUT|POST|DELETE|HEAD) \/[^ ]* HTTP/) {
+			split(substr($0, RSTART + 1, RLENGTH - 6), f, " ")
+			path = f[2]; sub(/\?.*/, "", path)
+			n = split(substr(path, 2), seg, "/")
+			if (seg[1] != bucket) next
+			kind = f[1]
+			if (kind == "GET" && (n < 2 || seg[2] == "")) kind = "LIST"
+			count[kind]++; total++
+		}
+		END {
+			printf "%d\t", total
+			split("GET PUT POST DELETE HEAD LIST", k, " ")
+			for (i = 1; i <= 6; i++) printf "%s%s=%d", (i > 1 ? " " : ""), k[i], count[k[i]]
+			print ""
+		}'
 }
 
 # verify_restore TOOL TARGET DATA: the restored tree equals the source (not timed)
@@ -268,11 +354,27 @@ header() {
 			esac
 		done
 		echo "# data: $1"
-		echo "step	tool	wall_s	user_s	sys_s	rss_kb	bytes_added	repo_bytes	cache_bytes	rc"
+		echo "step	tool	wall_s	user_s	sys_s	rss_kb	bytes_added	repo_bytes	cache_bytes	rc$(
+			[ "$CUR_MODE" = s3 ] && printf '\trequests\trequests_by_kind')"
 	} >"$TSV"
 }
 
 # ---- the five steps ----------------------------------------------------------------------------
+# run_step STEP TOOL DATA: one measured command (a restore is compared with DATA afterwards)
+run_step() {
+	local step=$1 t=$2 data=$3
+	case $step in
+	first|unchanged|modified) cmd_backup "$t" "$data" ;;
+	restore) rm -rf "$WORK/restore/$t"; mkdir -p "$WORK/restore/$t"; cmd_restore "$t" "$WORK/restore/$t" ;;
+	check) cmd_check "$t" ;;
+	esac
+	measure "$step" "$t"
+	if [ "$step" = restore ]; then
+		verify_restore "$t" "$WORK/restore/$t" "$data"
+		rm -rf "$WORK/restore/$t"
+	fi
+}
+
 run_steps() {
 	local data="$WORK/data" order t n=0
 	[ "$VARIANT" != docker ] && data="$WORK/data-$VARIANT"
@@ -284,20 +386,26 @@ run_steps() {
 		order=$(rotate "$TOOLS" $n)
 		n=$((n + 1))
 		[ "$step" = modified ] && modify "$data" 1 0.01
-		for t in $order; do
-			case $step in
-			first|unchanged|modified) cmd_backup "$t" "$data" ;;
-			restore) rm -rf "$WORK/restore/$t"; mkdir -p "$WORK/restore/$t"; cmd_restore "$t" "$WORK/restore/$t" ;;
-			check) cmd_check "$t" ;;
-			esac
-			measure "$step" "$t"
-			if [ "$step" = restore ]; then
-				verify_restore "$t" "$WORK/restore/$t" "$data"
-				rm -rf "$WORK/restore/$t"
-			fi
-		done
+		for t in $order; do run_step "$step" "$t" "$data"; done
 	done
 	echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TSV"
+}
+
+# ---- S3: first backup, unchanged re-run and restore against radosgw --------------------------
+run_s3() {
+	local data="$WORK/data-s3" order t n=0
+	ensure_data "$data" docker
+	s3_start
+	header "$data: $(python3 "$GEN" describe "$data"); radosgw $(radosgw --version 2>/dev/null |
+		awk '{ print $3 }') on loopback (memstore), $DSB_S3_ENDPOINT"
+	for t in $TOOLS; do repo_init "$t" "s3:$DSB_S3_ENDPOINT/bench-$t"; done
+	for step in first unchanged restore; do
+		order=$(rotate "$TOOLS" $n)
+		n=$((n + 1))
+		for t in $order; do run_step "$step" "$t" "$data"; done
+	done
+	echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TSV"
+	s3_stop
 }
 
 # ---- RSS as the repository grows, and on the many-small-files variant --------------------------
@@ -362,6 +470,8 @@ if [ "$SMOKE" = 1 ]; then
 	begin growth; run_growth; report
 elif [ "$MODE" = growth ]; then
 	begin growth; run_growth; report
+elif [ "$MODE" = s3 ]; then
+	begin s3; run_s3; report
 else
 	begin steps; run_steps; report
 fi

@@ -24,6 +24,13 @@
 /* dsb_backend_list_cb: called once per object; a non-zero return stops the listing and is returned. */
 typedef int (*dsb_backend_list_cb)(void *arg, const char *name, uint64_t size);
 
+/*
+ * dsb_backend_unfinished_cb: one unfinished write of the object ${name};
+ * ${handle} is what the driver needs to discard it (an upload id).  A
+ * non-zero return stops the listing and is returned.
+ */
+typedef int (*dsb_backend_unfinished_cb)(void *arg, const char *name, const char *handle);
+
 struct dsb_backend_ops {
 	const char *name;    /* "local" */
 	const char *scheme;  /* URL prefix that selects it: "local:"; NULL: a plain path */
@@ -64,6 +71,16 @@ struct dsb_backend_ops {
 	 * In no particular order; "" lists the whole repository; a missing ${dir} lists nothing (0).
 	 */
 	int (*list)(void *state, const char *dir, dsb_backend_list_cb cb, void *arg);
+	/*
+	 * list_unfinished(state, cb, arg): writes that began and did not end,
+	 * neither stored nor discarded (S3: multipart uploads below the
+	 * prefix): those of a process killed mid-put, and those running in
+	 * other processes right now.  Optional: NULL for a driver whose
+	 * interrupted writes leave nothing that costs or lingers.
+	 */
+	int (*list_unfinished)(void *state, dsb_backend_unfinished_cb cb, void *arg);
+	/* abort_unfinished(state, name, handle): discard one; 0 if it is gone already. */
+	int (*abort_unfinished)(void *state, const char *name, const char *handle);
 	/* close(state): release everything; NULL is fine. */
 	void (*close)(void *state);
 };
@@ -151,5 +168,13 @@ int dsb_backend_remove(struct dsb_backend *be, const char *name);
 int dsb_backend_remove_many(struct dsb_backend *be, const char *const *names, size_t n,
     unsigned char *gone);
 int dsb_backend_list(struct dsb_backend *be, const char *dir, dsb_backend_list_cb cb, void *arg);
+/*
+ * dsb_backend_list_unfinished(be, cb, arg): the driver's list_unfinished;
+ * 0 without calling ${cb} for a driver that has none.  Only a process that
+ * knows no other one is writing (repository locks) may abort what it lists.
+ */
+int dsb_backend_list_unfinished(struct dsb_backend *be, dsb_backend_unfinished_cb cb, void *arg);
+/* dsb_backend_abort_unfinished(be, name, handle): the driver's abort_unfinished. */
+int dsb_backend_abort_unfinished(struct dsb_backend *be, const char *name, const char *handle);
 
 #endif

@@ -121,6 +121,8 @@ int dsb_catalog_add_snapshot(struct dsb_catalog *c, const struct dsb_catalog_sna
  * so that no caller can leave garbage behind.
  */
 int dsb_catalog_remove_snapshot(struct dsb_catalog *c, const char *id);
+/* dsb_catalog_remove_snapshots(c, ids, n): as above for ${n} ids, with one walk for all */
+int dsb_catalog_remove_snapshots(struct dsb_catalog *c, const char *const *ids, size_t n);
 /* dsb_catalog_has_snapshot(c, id): 1, 0 or error. */
 int dsb_catalog_has_snapshot(struct dsb_catalog *c, const char *id);
 /* dsb_catalog_foreach_snapshot(c, cb, arg): ordered by time, then id; strings valid during cb only. */

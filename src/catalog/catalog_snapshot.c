@@ -45,15 +45,19 @@ int dsb_catalog_add_snapshot(struct dsb_catalog *c, const struct dsb_catalog_sna
 	return catalog_step_done(c, st, what);
 }
 
-int dsb_catalog_remove_snapshot(struct dsb_catalog *c, const char *id)
+int dsb_catalog_remove_snapshots(struct dsb_catalog *c, const char *const *ids, size_t n)
 {
+	size_t i;
 	int r = DSB_ERR_INTERNAL;
 
+	if (n == 0)
+		return 0;
 	if ((r = catalog_savepoint(c)) != 0)
 		return r;
-	if ((r = catalog_exec(c, "DELETE FROM snapshots WHERE id = ?1", id,
-	    "removing a snapshot")) != 0)
-		goto out;
+	for (i = 0; i < n; i++)
+		if ((r = catalog_exec(c, "DELETE FROM snapshots WHERE id = ?1", ids[i],
+		    "removing a snapshot")) != 0)
+			goto out;
 	if ((r = catalog_sweep_trees(c)) != 0)
 		goto out;
 	r = 0;
@@ -61,6 +65,10 @@ out:
 	return catalog_savepoint_end(c, r);
 }
 
+int dsb_catalog_remove_snapshot(struct dsb_catalog *c, const char *id)
+{
+	return dsb_catalog_remove_snapshots(c, &id, 1);
+}
 int dsb_catalog_has_snapshot(struct dsb_catalog *c, const char *id)
 {
 	return catalog_exists(c, CST_HAS_SNAPSHOT, id, "looking up snapshot");

@@ -132,6 +132,18 @@ int dsb_shamir_combine(const uint8_t *xs, const uint8_t *const *ys, unsigned k, 
 
 /* Slot JSON helpers shared by the slot types (keyslot.c). */
 struct json_t;
+#define DSB_SLOT_MAX_LEN (64 * 1024)
+/*
+ * dsb_slot_parse_head(p, len, root, info, version): what every slot type
+ * starts with: a JSON object of at most DSB_SLOT_MAX_LEN bytes in *root (the
+ * caller's to json_decref) and its "version" and "type"; the caller checks
+ * that they are its own (DSB_ERR_UNSUPPORTED when not, so that another type
+ * can be tried).
+ */
+int dsb_slot_parse_head(const void *p, size_t len, struct json_t **root,
+    struct dsb_keyslot_info *info, unsigned *version);
+/* dsb_slot_get_origin(o, info): "created", "host" and "user" */
+int dsb_slot_get_origin(struct json_t *o, struct dsb_keyslot_info *info);
 int dsb_slot_get_string(struct json_t *o, const char *key, char *dst, size_t size);
 int dsb_slot_get_uint(struct json_t *o, const char *key, unsigned *out);
 int dsb_slot_get_b64(struct json_t *o, const char *key, uint8_t *out, size_t n);

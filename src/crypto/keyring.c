@@ -34,7 +34,6 @@
 #define KR_MAX_KEYS 1024
 #define KR_HEAD (8 + 4 + DSB_KEY_LEN + 4)
 #define KR_MAX_PT (KR_HEAD + KR_MAX_KEYS * DSB_KEY_LEN)
-#define SLOT_MAX (64 * 1024)
 
 /* ---- the ring ---- */
 
@@ -367,27 +366,19 @@ static int kr_aead(const struct kr_slot *s, const uint8_t *key, struct dsb_buf *
 
 static int kr_parse(const void *p, size_t len, struct kr_slot *s)
 {
-	json_error_t jerr;
 	json_t *root;
-	unsigned version = 0;
+	unsigned version;
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	if (len > SLOT_MAX)
-		return dsb_error(DSB_ERR_CORRUPT, "key slot of %zu bytes is too large", len);
-	if ((root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return dsb_error(DSB_ERR_CORRUPT, "key slot is not valid JSON: %s", jerr.text);
-	if ((r = dsb_slot_get_uint(root, "version", &version)) != 0 ||
-	    (r = dsb_slot_get_string(root, "type", s->info.type, sizeof(s->info.type))) != 0)
-		goto out;
+	if ((r = dsb_slot_parse_head(p, len, &root, &s->info, &version)) != 0)
+		return r;
 	if (version != 1 || strcmp(s->info.type, KR_TYPE) != 0) {
 		r = dsb_error(DSB_ERR_UNSUPPORTED, "key slot type \"%s\" version %u is not a keyring",
 		    s->info.type, version);
 		goto out;
 	}
-	if ((r = dsb_slot_get_string(root, "created", s->info.created, sizeof(s->info.created))) != 0 ||
-	    (r = dsb_slot_get_string(root, "host", s->info.host, sizeof(s->info.host))) != 0 ||
-	    (r = dsb_slot_get_string(root, "user", s->info.user, sizeof(s->info.user))) != 0 ||
+	if ((r = dsb_slot_get_origin(root, &s->info)) != 0 ||
 	    (r = dsb_slot_get_string(root, "key_id", s->info.key_id, sizeof(s->info.key_id))) != 0 ||
 	    (r = dsb_slot_get_uint(root, "generation", &s->info.generation)) != 0 ||
 	    (r = dsb_slot_get_b64(root, "salt", s->salt, DSB_SALT_LEN)) != 0 ||

@@ -31,7 +31,6 @@
 #include "dsbackup/util.h"
 #include "crypto_internal.h"
 
-#define SLOT_MAX_LEN (64 * 1024)
 #define SLOT_VERSION 1
 #define SLOT_TYPE "passphrase"
 #define SLOT_TYPE_WO "write-only"   /* same layout, wraps DSBWO001 keys */
@@ -257,22 +256,39 @@ int dsb_slot_get_b64_var(json_t *o, const char *key, size_t min, size_t max, uin
 	return 0;
 }
 
-/* slot_header(root, s): version and type; DSB_ERR_UNSUPPORTED for ones we do not know. */
-static int slot_header(json_t *root, struct slot *s)
+int dsb_slot_parse_head(const void *p, size_t len, json_t **root, struct dsb_keyslot_info *info,
+    unsigned *version)
 {
-	unsigned version = 0;
+	json_error_t jerr;
 	int r;
 
-	if ((r = dsb_slot_get_uint(root, "version", &version)) != 0)
+	*root = NULL;
+	*version = 0;
+	if (len > DSB_SLOT_MAX_LEN)
+		return dsb_error(DSB_ERR_CORRUPT, "key slot of %zu bytes is larger than %d",
+		    len, DSB_SLOT_MAX_LEN);
+	if ((*root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		return dsb_error(DSB_ERR_CORRUPT, "key slot is not valid JSON: %s (line %d)",
+		    jerr.text, jerr.line);
+	if (!json_is_object(*root))
+		r = dsb_error(DSB_ERR_CORRUPT, "key slot is not a JSON object");
+	else if ((r = dsb_slot_get_uint(*root, "version", version)) == 0)
+		r = dsb_slot_get_string(*root, "type", info->type, sizeof(info->type));
+	if (r != 0) {
+		json_decref(*root);
+		*root = NULL;
+	}
+	return r;
+}
+
+int dsb_slot_get_origin(json_t *o, struct dsb_keyslot_info *info)
+{
+	int r;
+
+	if ((r = dsb_slot_get_string(o, "created", info->created, sizeof(info->created))) != 0 ||
+	    (r = dsb_slot_get_string(o, "host", info->host, sizeof(info->host))) != 0)
 		return r;
-	if (version != SLOT_VERSION)
-		return dsb_error(DSB_ERR_UNSUPPORTED, "key slot version %u is not supported", version);
-	if ((r = dsb_slot_get_string(root, "type", s->info.type, sizeof(s->info.type))) != 0)
-		return r;
-	if (strcmp(s->info.type, SLOT_TYPE) != 0 && strcmp(s->info.type, SLOT_TYPE_WO) != 0)
-		return dsb_error(DSB_ERR_UNSUPPORTED, "key slot type \"%s\" is not supported",
-		    s->info.type);
-	return 0;
+	return dsb_slot_get_string(o, "user", info->user, sizeof(info->user));
 }
 
 /* slot_kdf(kdf, s): the "kdf" object; parameters range-checked before anything uses them. */
@@ -303,25 +319,23 @@ static int slot_kdf(json_t *kdf, struct slot *s)
 /* slot_parse(p, len, s): parse and validate a slot document. */
 static int slot_parse(const void *p, size_t len, struct slot *s)
 {
-	json_error_t jerr;
 	json_t *root = NULL;
-	int r = DSB_ERR_INTERNAL;
+	unsigned version;
+	int r;
 
 	memset(s, 0, sizeof(*s));
-	if (len > SLOT_MAX_LEN)
-		return dsb_error(DSB_ERR_CORRUPT, "key slot of %zu bytes is larger than %d",
-		    len, SLOT_MAX_LEN);
-	if ((root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return dsb_error(DSB_ERR_CORRUPT, "key slot is not valid JSON: %s (line %d)",
-		    jerr.text, jerr.line);
-	if (!json_is_object(root)) {
-		r = dsb_error(DSB_ERR_CORRUPT, "key slot is not a JSON object");
+	if ((r = dsb_slot_parse_head(p, len, &root, &s->info, &version)) != 0)
+		return r;
+	if (version != SLOT_VERSION) {
+		r = dsb_error(DSB_ERR_UNSUPPORTED, "key slot version %u is not supported", version);
 		goto out;
 	}
-	if ((r = slot_header(root, s)) != 0 ||
-	    (r = dsb_slot_get_string(root, "created", s->info.created, sizeof(s->info.created))) != 0 ||
-	    (r = dsb_slot_get_string(root, "host", s->info.host, sizeof(s->info.host))) != 0 ||
-	    (r = dsb_slot_get_string(root, "user", s->info.user, sizeof(s->info.user))) != 0 ||
+	if (strcmp(s->info.type, SLOT_TYPE) != 0 && strcmp(s->info.type, SLOT_TYPE_WO) != 0) {
+		r = dsb_error(DSB_ERR_UNSUPPORTED, "key slot type \"%s\" is not supported",
+		    s->info.type);
+		goto out;
+	}
+	if ((r = dsb_slot_get_origin(root, &s->info)) != 0 ||
 	    (r = slot_kdf(json_object_get(root, "kdf"), s)) != 0 ||
 	    (r = dsb_slot_get_b64(root, "nonce", s->nonce, DSB_NONCE_LEN)) != 0 ||
 	    (r = dsb_slot_get_b64(root, "data", s->data, SLOT_CT_LEN)) != 0)

@@ -482,20 +482,14 @@ static int pk_parse_share_fields(json_t *root, struct pkslot *s)
 
 static int pk_parse(const void *p, size_t len, struct pkslot *s)
 {
-	json_error_t jerr;
 	json_t *root;
-	unsigned version = 0;
+	unsigned version;
 	size_t ctlen;
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	if (len > 64 * 1024)
-		return dsb_error(DSB_ERR_CORRUPT, "key slot of %zu bytes is too large", len);
-	if ((root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return dsb_error(DSB_ERR_CORRUPT, "key slot is not valid JSON: %s", jerr.text);
-	if ((r = dsb_slot_get_uint(root, "version", &version)) != 0 ||
-	    (r = dsb_slot_get_string(root, "type", s->info.type, sizeof(s->info.type))) != 0)
-		goto out;
+	if ((r = dsb_slot_parse_head(p, len, &root, &s->info, &version)) != 0)
+		return r;
 	if (version != 1 || (strcmp(s->info.type, "x25519") != 0 &&
 	    strcmp(s->info.type, "escrow-share") != 0 && strcmp(s->info.type, RUNKEY_TYPE) != 0)) {
 		r = dsb_error(DSB_ERR_UNSUPPORTED, "key slot type \"%s\" version %u is not a public-key slot",
@@ -513,9 +507,7 @@ static int pk_parse(const void *p, size_t len, struct pkslot *s)
 			goto out;
 		}
 	}
-	if ((r = dsb_slot_get_string(root, "created", s->info.created, sizeof(s->info.created))) != 0 ||
-	    (r = dsb_slot_get_string(root, "host", s->info.host, sizeof(s->info.host))) != 0 ||
-	    (r = dsb_slot_get_string(root, "user", s->info.user, sizeof(s->info.user))) != 0 ||
+	if ((r = dsb_slot_get_origin(root, &s->info)) != 0 ||
 	    (r = dsb_slot_get_string(root, "recipient", s->info.recipient,
 	    sizeof(s->info.recipient))) != 0 ||
 	    (r = dsb_slot_get_b64(root, "ephemeral", s->eph, X_LEN)) != 0 ||

@@ -199,30 +199,44 @@ static int decide(const struct dsb_forget_opts *o, struct fsnap *v, size_t n,
 	return r;
 }
 
+/*
+ * remove_forgotten: each snapshot object, then the catalog's rows of those
+ * removed in one go (one walk to drop the listings no snapshot reaches), also
+ * when a removal fails or a signal stops the loop.
+ */
 static int remove_forgotten(struct dsb_session *s, struct fsnap *v, size_t n)
 {
+	const char **gone;
 	size_t i, removed = 0;
-	int r;
+	int r = 0, rc;
 
-	for (i = 0; i < n; i++) {
+	if ((gone = calloc(n > 0 ? n : 1, sizeof(*gone))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n && r == 0; i++) {
 		if (v[i].item.reasons != 0)
 			continue;
-		if (dsb_interrupted)
-			return dsb_error(DSB_ERR_INTERRUPTED, "interrupted by a signal after removing "
+		if (dsb_interrupted) {
+			r = dsb_error(DSB_ERR_INTERRUPTED, "interrupted by a signal after removing "
 			    "%zu snapshot(s)", removed);
+			break;
+		}
 		r = dsb_repo_remove_snapshot(s->repo, v[i].snap.id);
-		if (r == DSB_ERR_NOT_FOUND)
+		if (r == DSB_ERR_NOT_FOUND) {
 			dsb_error_clear();   /* removed meanwhile by someone else */
-		else if (r != 0)
-			return dsb_error_wrap(r, "removing snapshot %.16s", v[i].snap.id);
-		if ((r = dsb_catalog_remove_snapshot(s->cat, v[i].snap.id)) != 0)
-			return r;
-		removed++;
+			r = 0;
+		} else if (r != 0) {
+			r = dsb_error_wrap(r, "removing snapshot %.16s", v[i].snap.id);
+			break;
+		}
+		gone[removed++] = v[i].snap.id;
 	}
-	if (removed > 0)
+	if ((rc = dsb_catalog_remove_snapshots(s->cat, gone, removed)) != 0 && r == 0)
+		r = rc;
+	free(gone);
+	if (r == 0 && removed > 0)
 		dsb_info("removed %zu snapshot(s); \"dsbackup prune\" frees the data only they used",
 		    removed);
-	return 0;
+	return r;
 }
 
 int dsb_forget(struct dsb_session *s, const struct dsb_forget_opts *o,

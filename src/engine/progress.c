@@ -203,6 +203,15 @@ static void print_json(const struct snap *s)
 	json_decref(o);
 }
 
+/* report(s): one report in the chosen form */
+static void report(const struct snap *s)
+{
+	if (P.mode == DSB_PROGRESS_JSON)
+		print_json(s);
+	else
+		draw_tty(s);
+}
+
 static void *reporter(void *arg)
 {
 	int interval = P.mode == DSB_PROGRESS_JSON ? JSON_INTERVAL_MS : TTY_INTERVAL_MS;
@@ -222,10 +231,7 @@ static void *reporter(void *arg)
 			break;
 		take_snap(&s);
 		pthread_mutex_unlock(&P.lock);
-		if (P.mode == DSB_PROGRESS_JSON)
-			print_json(&s);
-		else
-			draw_tty(&s);
+		report(&s);
 		pthread_mutex_lock(&P.lock);
 	}
 	pthread_mutex_unlock(&P.lock);
@@ -280,10 +286,7 @@ void dsb_progress_stop(void)
 	pthread_mutex_lock(&P.lock);
 	take_snap(&s);
 	pthread_mutex_unlock(&P.lock);
-	if (P.mode == DSB_PROGRESS_JSON)
-		print_json(&s);
-	else
-		draw_tty(&s);
+	report(&s);
 	if (P.drawn) {
 		fputs("\r\033[K", stderr);
 		fflush(stderr);

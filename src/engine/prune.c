@@ -267,6 +267,19 @@ static int mark_live(struct pruner *p)
 
 /* ---- 3. what to do with each pack ---- */
 
+/*
+ * stale_duplicate(p, u): in rekey mode, a pack in no index, under a key other
+ * than the current one, none of whose blobs is located in it (each is in an
+ * indexed pack too): a killed rewrite's copy, made before a later "key
+ * rotate".  Deleting it at once loses no blob's only copy, while waiting out
+ * the grace period would keep the old key in use and stop the rewrite.
+ */
+static int stale_duplicate(const struct pruner *p, const struct dsb_catalog_pack_usage *u)
+{
+	return p->o->rekey && u->blobs == 0 &&
+	    memcmp(u->pack.key_id, p->key_id, sizeof(p->key_id)) != 0;
+}
+
 static int plan_pack(void *arg, const struct dsb_catalog_pack_usage *u)
 {
 	struct pruner *p = arg;
@@ -295,7 +308,7 @@ static int plan_pack(void *arg, const struct dsb_catalog_pack_usage *u)
 	st->bytes_total += u->pack.size;
 	st->blobs_live += u->live_blobs;
 	st->blobs_dead += u->blobs - u->live_blobs;
-	if (u->live_blobs == 0 && state == PACK_UNINDEXED_NEW) {
+	if (u->live_blobs == 0 && state == PACK_UNINDEXED_NEW && !stale_duplicate(p, u)) {
 		next = PACK_WAIT;
 		st->packs_waiting++;
 	} else if (u->live_blobs == 0) {

@@ -6,9 +6,11 @@
  *     is copied into new packs, every index object is written again (under
  *     the current key), then the old index objects and packs are deleted —
  *     prune's crash-safe order;
- *  2. under an exclusive lock, every snapshot under another key is stored
- *     again with "rewritten_from": "<old id>", then the old one deleted; a
- *     rerun that finds the new copy only deletes the old one;
+ *  2. under an exclusive lock, every snapshot named by another's
+ *     "rewritten_from" (a killed run's original) is deleted first; then
+ *     every snapshot under another key is stored again with
+ *     "rewritten_from": "<old id>", and the old one deleted.  At any
+ *     instant a snapshot exists once, or as an original and its copy;
  *  3. every index object, snapshot and pack header is read (48 bytes
  *     each): if one still names an old keyring key, nothing is dropped
  *     (rerun); run keys still named keep their run-key slots;
@@ -120,6 +122,30 @@ static int note_rewritten(void *arg, const char *id, uint64_t size)
 	return r;
 }
 
+/*
+ * drop_original: a snapshot whose copy exists (its id is some snapshot's
+ * "rewritten_from") is deleted before any snapshot is copied.  Copying first
+ * could copy that copy, and a run killed after deleting it but before
+ * deleting the original would leave the original with no copy naming it: the
+ * next run would copy it a second time (a snapshot listed twice).
+ */
+static int drop_original(void *arg, const char *id, uint64_t size)
+{
+	struct rekeyer *k = arg;
+	int r;
+
+	(void)size;
+	if (!set_has(&k->rewritten, id))
+		return 0;
+	if ((r = dsb_repo_remove_snapshot(k->s->repo, id)) == DSB_ERR_NOT_FOUND) {
+		dsb_error_clear();
+		r = 0;
+	}
+	if (r == 0)
+		k->st->snapshots_rewritten++;
+	return r;
+}
+
 static int rewrite_snapshot(void *arg, const char *id, uint64_t size)
 {
 	struct rekeyer *k = arg;
@@ -133,19 +159,17 @@ static int rewrite_snapshot(void *arg, const char *id, uint64_t size)
 		return r == DSB_ERR_NOT_FOUND ? (dsb_error_clear(), 0) : r;
 	if (memcmp(kid, k->current, DSB_KEYID_LEN) == 0)
 		return 0;
-	if (!set_has(&k->rewritten, id)) {
-		if ((r = dsb_repo_get_snapshot(k->s->repo, id, &text)) != 0)
-			return dsb_error_wrap(r, "snapshot %.16s", id);
-		if ((j = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-		    json_object_set_new(j, "rewritten_from", json_string(id)) != 0 ||
-		    (out = json_dumps(j, JSON_COMPACT)) == NULL) {
-			r = dsb_error(DSB_ERR_CORRUPT, "snapshot %.16s: cannot re-encode its JSON", id);
-			goto out;
-		}
-		if ((r = dsb_repo_put_snapshot(k->s->repo, out, new_id)) != 0)
-			goto out;
-		dsb_info("snapshot %.16s is now %.16s", id, new_id);
+	if ((r = dsb_repo_get_snapshot(k->s->repo, id, &text)) != 0)
+		return dsb_error_wrap(r, "snapshot %.16s", id);
+	if ((j = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    json_object_set_new(j, "rewritten_from", json_string(id)) != 0 ||
+	    (out = json_dumps(j, JSON_COMPACT)) == NULL) {
+		r = dsb_error(DSB_ERR_CORRUPT, "snapshot %.16s: cannot re-encode its JSON", id);
+		goto out;
 	}
+	if ((r = dsb_repo_put_snapshot(k->s->repo, out, new_id)) != 0)
+		goto out;
+	dsb_info("snapshot %.16s is now %.16s", id, new_id);
 	if ((r = dsb_repo_remove_snapshot(k->s->repo, id)) == DSB_ERR_NOT_FOUND) {
 		dsb_error_clear();
 		r = 0;
@@ -221,6 +245,7 @@ static int rekey_locked(struct rekeyer *k, const char *pass, size_t passlen)
 	int r;
 
 	if ((r = dsb_repo_list(k->s->repo, "snapshots", note_rewritten, k)) != 0 ||
+	    (r = dsb_repo_list(k->s->repo, "snapshots", drop_original, k)) != 0 ||
 	    (r = dsb_repo_list(k->s->repo, "snapshots", rewrite_snapshot, k)) != 0 ||
 	    (r = scan_keys(k)) != 0)
 		return r;

@@ -208,9 +208,7 @@ static int sync_snapshots(struct sync_ctx *c)
 	}
 	if ((r = dsb_catalog_foreach_snapshot(c->s->cat, find_vanished, &d)) != 0)
 		goto out;
-	for (i = 0; i < d.ngone; i++)
-		if ((r = dsb_catalog_remove_snapshot(c->s->cat, d.gone[i])) != 0)
-			goto out;
+	r = dsb_catalog_remove_snapshots(c->s->cat, (const char *const *)d.gone, d.ngone);
 out:
 	for (i = 0; i < d.ngone; i++)
 		free(d.gone[i]);

@@ -681,10 +681,39 @@ static int rewrap_escrow(struct dsb_repo *r, struct slot_list *l, size_t i)
 }
 
 /*
+ * opens_with(r, id, pass, passlen): 1 when passphrase slot ${id} opens with
+ * ${pass}, 0 when not.  A rotation killed between storing the passphrase
+ * slot wrapped again and removing its old version leaves two slots that the
+ * passphrase opens; once the old keys are dropped, the older one would open
+ * a key that reads nothing, and opening tries slots in listing order.
+ */
+static int opens_with(struct dsb_repo *r, const char *id, const char *pass, size_t passlen)
+{
+	struct dsb_keys *k = NULL;
+	struct dsb_buf b;
+	char name[80];
+	int rc;
+
+	dsb_buf_init(&b, KEYSLOT_MAX);
+	snprintf(name, sizeof(name), "keys/%s", id);
+	if ((rc = dsb_backend_get(r->be, name, 0, 0, &b)) == 0 &&
+	    (rc = dsb_keyslot_open(b.data, b.len, pass, passlen, &k)) == 0)
+		rc = 1;
+	else if (rc == DSB_ERR_BAD_KEY || rc == DSB_ERR_NOT_FOUND) {
+		dsb_error_clear();
+		rc = 0;
+	}
+	dsb_keys_free(k);
+	dsb_buf_release(&b);
+	return rc;
+}
+
+/*
  * rewrap(r, l, pass, passlen, stale): wrap the current master key again in
  * every slot whose wrapping key we have — the passphrase slot that opened
  * (with ${pass}), identity slots and escrow sets (public keys) — then
- * remove the old versions.  ${stale} counts the passphrase slots left.
+ * remove the old versions, and other passphrase slots that ${pass} opens
+ * (see opens_with).  ${stale} counts the passphrase slots left.
  */
 static int rewrap(struct dsb_repo *r, struct slot_list *l, const char *pass, size_t passlen,
     int *stale)
@@ -711,6 +740,11 @@ static int rewrap(struct dsb_repo *r, struct slot_list *l, const char *pass, siz
 			rc = put_passphrase_slot(r, pass, passlen, &kdf, id);
 			if (rc == 0 && (rc = remove_slot_object(r, l->v[i].id)) == 0)
 				snprintf(r->opened_slot, sizeof(r->opened_slot), "%s", id);
+			continue;
+		} else if (strcmp(in->type, "passphrase") == 0 && pass != NULL &&
+		    (rc = opens_with(r, l->v[i].id, pass, passlen)) != 0) {
+			if (rc == 1)
+				rc = remove_slot_object(r, l->v[i].id);
 			continue;
 		} else {
 			*stale += strcmp(in->type, "passphrase") == 0;

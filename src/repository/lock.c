@@ -16,6 +16,7 @@
 
 #define LOCK_STALE_SEC (30 * 60)
 #define LOCK_REFRESH_SEC (5 * 60)
+#define LOCK_UNFINISHED_MAX 10000  /* unfinished uploads aborted by one lock, at most */
 
 struct dsb_lock {
 	struct dsb_repo *repo;
@@ -119,6 +120,7 @@ struct scan {
 	int remove_stale;
 	int remove_all;
 	int removed;
+	int others;               /* live locks of others */
 	char conflict[1024];
 };
 
@@ -148,6 +150,7 @@ static int scan_one(void *arg, const char *id, uint64_t size)
 		return 0;
 	if (s->me == NULL || lock_is_stale(&info))
 		return 0;
+	s->others++;
 	if (s->me->exclusive || info.exclusive) {
 		snprintf(s->conflict, sizeof(s->conflict), "by host %s pid %lld since %s (%s lock of "
 		    "user %s)", info.host, info.pid, info.time, info.exclusive ? "an exclusive" : "a shared",
@@ -157,8 +160,90 @@ static int scan_one(void *arg, const char *id, uint64_t size)
 	return 0;
 }
 
+/*
+ * Unfinished uploads (S3 multipart uploads) that processes killed mid-put
+ * left in the storage, where they linger and are billed.  They are listed
+ * before our lock is written, and aborted only if the lock scan then finds
+ * no live lock of another process: every writer holds its lock while it
+ * uploads, so an upload listed before our scan belongs to a process whose
+ * lock the scan would have seen, or to one that is gone.
+ */
+struct unfinished {
+	struct unfinished_upload {
+		char *name, *handle;
+	} *v;
+	size_t n, cap;
+};
+
+static int unfinished_add(void *arg, const char *name, const char *handle)
+{
+	struct unfinished *u = arg;
+	struct unfinished_upload *v;
+	size_t cap;
+
+	if (u->n == LOCK_UNFINISHED_MAX)
+		return 0;  /* the next run takes the rest */
+	if (u->n == u->cap) {
+		cap = u->cap == 0 ? 16 : u->cap * 2;
+		if ((v = realloc(u->v, cap * sizeof(*v))) == NULL)
+			return dsb_error(DSB_ERR_NOMEM, "out of memory");
+		u->v = v;
+		u->cap = cap;
+	}
+	v = &u->v[u->n];
+	v->name = dsb_strdup(name);
+	v->handle = dsb_strdup(handle);
+	if (v->name == NULL || v->handle == NULL) {
+		free(v->name);
+		free(v->handle);
+		return DSB_ERR_NOMEM;
+	}
+	u->n++;
+	return 0;
+}
+
+static void unfinished_release(struct unfinished *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++) {
+		free(u->v[i].name);
+		free(u->v[i].handle);
+	}
+	free(u->v);
+	memset(u, 0, sizeof(*u));
+}
+
+/* unfinished_list(r, u): what the storage holds; a failure only postpones the cleanup. */
+static void unfinished_list(struct dsb_repo *r, struct unfinished *u)
+{
+	if (dsb_backend_list_unfinished(r->be, unfinished_add, u) == 0)
+		return;
+	dsb_warn("%s; they are looked for again by the next run", dsb_errmsg());
+	dsb_error_clear();
+	unfinished_release(u);
+}
+
+/* unfinished_abort(r, u): abort each; failures are warnings, left for the next run. */
+static void unfinished_abort(struct dsb_repo *r, const struct unfinished *u)
+{
+	size_t i, done = 0;
+
+	for (i = 0; i < u->n; i++) {
+		if (dsb_backend_abort_unfinished(r->be, u->v[i].name, u->v[i].handle) == 0) {
+			done++;
+			continue;
+		}
+		dsb_warn("%s; the next run tries again", dsb_errmsg());
+		dsb_error_clear();
+	}
+	if (done > 0)
+		dsb_info("aborted %zu unfinished upload(s) left by interrupted runs", done);
+}
+
 int dsb_repo_lock(struct dsb_repo *r, int exclusive, struct dsb_lock **out)
 {
+	struct unfinished u = { 0 };
 	struct dsb_lock *l;
 	struct scan s;
 	char name[80];
@@ -168,7 +253,9 @@ int dsb_repo_lock(struct dsb_repo *r, int exclusive, struct dsb_lock **out)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	l->repo = r;
 	l->exclusive = exclusive;
+	unfinished_list(r, &u);
 	if ((rc = write_lock(l)) != 0) {
+		unfinished_release(&u);
 		free(l);
 		return dsb_error_wrap(rc, "taking a lock");
 	}
@@ -176,12 +263,16 @@ int dsb_repo_lock(struct dsb_repo *r, int exclusive, struct dsb_lock **out)
 	s.me = l;
 	rc = dsb_repo_list(r, "locks", scan_one, &s);
 	if (rc == 1) {
+		unfinished_release(&u);
 		snprintf(name, sizeof(name), "locks/%s", l->id);
 		dsb_backend_remove(r->be, name);
 		free(l);
 		return dsb_error(DSB_ERR_LOCKED, "repository %s is locked %s; if that process is gone "
 		    "run `dsbackup unlock`", r->be->url, s.conflict);
 	}
+	if (rc == 0 && s.others == 0)
+		unfinished_abort(r, &u);
+	unfinished_release(&u);
 	if (rc != 0) {
 		dsb_lock_release(l);
 		return rc;

@@ -10,9 +10,14 @@
 # name, every blob authenticates, every snapshot's trees resolve to indexed
 # blobs whose lengths add up to each file's size), every snapshot is still
 # listed (by its tag: rewriting changes snapshot ids), and one, in
-# rotation, restores bit for bit.  One more kill at an exact point (fault
-# backend stall): a snapshot stored again but the old one not yet removed,
-# then a new key before the rerun: the rerun leaves one copy.  Every 10th iteration the rerun of
+# rotation, restores bit for bit.  Kills at exact points first (fault
+# backend stall): a "key rotate" that stored the passphrase slot wrapped
+# again but did not remove its old version yet (the rewrite that drops the
+# old keys removes it, so that no slot opens a dropped key); a snapshot
+# stored again but the old one not yet removed,
+# then a new key before the rerun; from there, a kill at each removal of a
+# snapshot object in turn (a new key before each run): at most one extra
+# copy is ever listed, and a rerun leaves one copy.  Every 10th iteration the rerun of
 # --rewrite completes and every header then names one key id.  At the end a
 # rerun completes, each snapshot is listed exactly once and restores bit for
 # bit, and every index, snapshot and pack header names the current key.
@@ -87,6 +92,25 @@ crash_measure dsb -q key rotate --rewrite
 [ "$(header_key_ids | wc -l)" = 1 ] || fail "headers name several key ids after --rewrite"
 note "a rewrite takes ${CRASH_DURATION}s; $(count_objects data) packs; seed $CRASH_SEED (DSB_CRASH_SEED)"
 
+# passphrase_slots: how many passphrase slots "key list" shows
+passphrase_slots() {
+	expect_rc 0 dsb --json key list
+	grep -o '"passphrase"' "$OUT" | wc -l
+}
+
+step "exact point: a rotation killed between storing the passphrase slot again and removing its old version"
+# Both slots open with the password until the old keys are dropped; then
+# the old one would open a dropped key (opening takes slots in listing
+# order): the rewrite that drops them removes it.
+crash_kill_when "$T/faults.log" 'stall' env DSBACKUP_FAULTS='remove/keys:stall@1:120s' \
+    DSBACKUP_FAULTS_LOG="$T/faults.log" "$DSB" -r "fault:$REPO" -q key rotate
+[ "$CRASH_KILLED" = 1 ] || { cat "$T/crash.err" >&2; fail "the rotation was not killed before removing a slot"; }
+CRASH_KILLS=$((CRASH_KILLS + 1))
+[ "$(passphrase_slots)" = 2 ] || fail "expected the old and the new passphrase slot: $(cat "$OUT")"
+expect_rc 0 dsb -q key rotate --rewrite
+[ "$(passphrase_slots)" = 1 ] || fail "a passphrase slot of a dropped key was left: $(cat "$OUT")"
+expect_rc 0 dsb check --read-data
+
 step "exact point: a snapshot stored again, the old one not yet removed; a new key before the rerun"
 expect_rc 0 dsb -q key rotate
 crash_kill_when "$T/faults.log" 'stall' env DSBACKUP_FAULTS='remove/snapshots:stall@1:120s' \
@@ -96,17 +120,33 @@ CRASH_KILLS=$((CRASH_KILLS + 1))
 expect_rc 0 dsb check --read-data
 snapshots_listed 0
 [ "$(wc -l <"$T/tags")" = $((nsnap + 1)) ] || fail "expected one snapshot listed twice: $(cat "$T/tags")"
+
+step "every kill point of the snapshot phase, starting from an original and its copy"
+# A new key before each run; the run is killed while removing its Nth
+# snapshot object (the original of the copy first, then each rewritten one):
+# at most one tag is ever listed twice, and the next run resumes.
+for n in $(seq 1 $((nsnap + 2))); do
+	expect_rc 0 dsb -q key rotate
+	crash_kill_when "$T/faults.log" 'stall' env DSBACKUP_FAULTS="remove/snapshots:stall@$n:120s" \
+	    DSBACKUP_FAULTS_LOG="$T/faults.log" "$DSB" -r "fault:$REPO" -q key rotate --rewrite
+	if [ "$CRASH_KILLED" = 1 ]; then CRASH_KILLS=$((CRASH_KILLS + 1)); fi
+	expect_rc 0 dsb check --read-data
+	snapshots_listed 0
+	[ "$(wc -l <"$T/tags")" -le $((nsnap + 1)) ] ||
+	    fail "killed at snapshot removal $n: more than one copy too many: $(cat "$T/tags")"
+done
 expect_rc 0 dsb -q key rotate
 expect_rc 0 dsb -q key rotate --rewrite
 snapshots_listed 1
 
 step "key rotate --rewrite killed with SIGKILL until $kills were killed mid-run"
 kill_t0=$SECONDS
+exact=$CRASH_KILLS
 i=0
 rotate=0
-while [ "$CRASH_KILLS" -lt "$kills" ]; do
+while [ $((CRASH_KILLS - exact)) -lt "$kills" ]; do
 	i=$((i + 1))
-	[ "$i" -le $((2 * kills)) ] || fail "only $CRASH_KILLS of $((i - 1)) rewrites were killed mid-run"
+	[ "$i" -le $((2 * kills)) ] || fail "only $((CRASH_KILLS - exact)) of $((i - 1)) rewrites were killed mid-run"
 	expect_rc 0 dsb -q key rotate
 	CRASH_DELAY=$(crash_random_delay "$CRASH_DURATION")
 	crash_kill_after "$CRASH_DELAY" "$DSB" -q key rotate --rewrite
@@ -140,5 +180,7 @@ expect_rc 0 dsb check --read-data
 while read -r line; do
 	restore_line "$line"
 done <"$T/tags"
-note "$CRASH_KILLS rewrites killed mid-run, $CRASH_COMPLETED finished first, kill phase ${kill_s}s"
-echo "RESULT key-rotate-crash kills=$CRASH_KILLS finished_first=$CRASH_COMPLETED kill_phase_s=$kill_s"
+note "$CRASH_KILLS rewrites killed mid-run ($((CRASH_KILLS - exact)) at random instants, $exact at" \
+    "exact points), $CRASH_COMPLETED finished first, kill phase ${kill_s}s"
+echo "RESULT key-rotate-crash kills=$CRASH_KILLS random=$((CRASH_KILLS - exact)) exact=$exact" \
+    "finished_first=$CRASH_COMPLETED kill_phase_s=$kill_s"

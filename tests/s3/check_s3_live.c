@@ -14,6 +14,7 @@
 #include "dsbackup/backend.h"
 #include "dsbackup/buf.h"
 #include "dsbackup/error.h"
+#include "s3_internal.h"  /* to start uploads that are never finished */
 
 static char url[512];
 static struct dsb_backend *be;
@@ -317,6 +318,74 @@ START_TEST(test_unreachable)
 }
 END_TEST
 
+/* start_upload(key): a multipart upload of the bucket key ${key} that nobody finishes. */
+static void start_upload(const char *key)
+{
+	struct s3_req req = { .method = "POST", .key = key };
+	struct s3_resp resp;
+
+	ck_assert_int_eq(s3_req_query(&req, "uploads", ""), 0);
+	ck_assert_msg(s3_http_do(be->state, &req, &resp) == 0, "%s", dsb_errmsg());
+	ck_assert_int_eq(resp.status, 200);
+}
+
+#define UNFINISHED 1003  /* over a page of ListMultipartUploads (1000) */
+
+struct seen_uploads {
+	int n, u1, u2, many, other;
+	char handle[1024];
+};
+
+static int seen_cb(void *arg, const char *name, const char *handle)
+{
+	struct seen_uploads *s = arg;
+
+	s->n++;
+	if (strcmp(name, "data/ab/u1") == 0) {
+		s->u1++;
+		snprintf(s->handle, sizeof(s->handle), "%s", handle);
+	}
+	s->u2 += strcmp(name, "index/u2") == 0;
+	s->many += strncmp(name, "locks/m", 7) == 0;
+	return s->n == 2000 ? 77 : 0;
+}
+
+START_TEST(test_unfinished)
+{
+	struct seen_uploads s;
+	char key[64];
+	int i;
+
+	open_bucket("unf", NULL);
+	memset(&s, 0, sizeof(s));
+	ck_assert_msg(dsb_backend_list_unfinished(be, seen_cb, &s) == 0, "%s", dsb_errmsg());
+	ck_assert_int_eq(s.n, 0);
+	start_upload("pre/fix/data/ab/u1");
+	start_upload("pre/fix/data/ab/u1");  /* the same key twice: two uploads */
+	start_upload("pre/fix/index/u2");
+	start_upload("pre/other");           /* outside the prefix: not listed */
+	start_upload("pre/fix/a//b");        /* not an object name: skipped */
+	for (i = 0; i < UNFINISHED; i++) {
+		snprintf(key, sizeof(key), "pre/fix/locks/m%04d", i);
+		start_upload(key);
+	}
+	ck_assert_msg(dsb_backend_list_unfinished(be, seen_cb, &s) == 0, "%s", dsb_errmsg());
+	ck_assert_int_eq(s.u1, 2);
+	ck_assert_int_eq(s.u2, 1);
+	ck_assert_int_eq(s.many, UNFINISHED);
+	ck_assert_int_eq(s.n, UNFINISHED + 3);
+	ck_assert_msg(dsb_backend_abort_unfinished(be, "data/ab/u1", s.handle) == 0, "%s",
+	    dsb_errmsg());
+	ck_assert_int_eq(dsb_backend_abort_unfinished(be, "data/ab/u1", s.handle), 0);  /* gone: 0 */
+	ck_assert_int_eq(dsb_backend_abort_unfinished(be, "../x", s.handle), DSB_ERR_USAGE);
+	memset(&s, 0, sizeof(s));
+	ck_assert_msg(dsb_backend_list_unfinished(be, seen_cb, &s) == 0, "%s", dsb_errmsg());
+	ck_assert_int_eq(s.u1, 1);
+	ck_assert_int_eq(s.n, UNFINISHED + 2);
+	teardown();
+}
+END_TEST
+
 static Suite *s3_live_suite(void)
 {
 	Suite *s = suite_create("s3_live");
@@ -331,6 +400,7 @@ static Suite *s3_live_suite(void)
 	tcase_add_test(tc, test_remove_many_locked);
 	tcase_add_test(tc, test_wrong_secret);
 	tcase_add_test(tc, test_unreachable);
+	tcase_add_test(tc, test_unfinished);
 	suite_add_tcase(s, tc);
 	return s;
 }
