@@ -5,22 +5,54 @@
  * below the target.  Every blob is authenticated and its id checked as it
  * is read, and every file's SHA-256 is compared with the one recorded; a
  * file that fails is named and renamed NAME.dsbackup-damaged.
+ *
+ * Speed: the blobs of the files of a directory are read ahead, in the order
+ * they are written, by the workers of reader.c (fetch, decrypt, decompress,
+ * id check), while this thread hashes and writes.  Plain files are written
+ * from inside their directory, entered through a descriptor opened without
+ * following symlinks, so that libarchive checks one path component per file
+ * instead of every one from the target down.
  */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "dsbackup/catalog.h"
 #include "dsbackup/error.h"
 #include "dsbackup/log.h"
 #include "dsbackup/util.h"
 #include "engine_internal.h"
+#include "reader.h"
 
 #define MAX_DEPTH 1024
+#define READ_SLOTS 64                          /* blobs read ahead */
+#define READ_BUDGET ((uint64_t)32 << 20)       /* raw bytes read ahead */
+#define LEVEL_FDS_MAX 64                       /* directories held open, from the target down */
+#define TAG(child, blob) ((uint64_t)(child) << 32 | (uint64_t)(blob))
+
+/*
+ * One directory being restored: its entries, the descriptor of the
+ * directory (-1: not opened; its entries then go by their paths from the
+ * target) and the read-ahead cursor: the blob (child, blob) to queue next,
+ * with its reference once looked up.
+ */
+struct level {
+	const struct dsb_node *nodes;
+	size_t nnodes;
+	const char *prefix;
+	int fd;
+	size_t child, blob;
+	int have_ref;
+	struct dsb_blob_ref ref;
+};
 
 /* a directory that existed before the restore: libarchive sets its times at once, not at the end */
 struct existing_dir {
@@ -34,8 +66,10 @@ struct restorer {
 	const struct dsb_restore_opts *o;
 	struct dsb_restore_stats *st;
 	struct archive *aw;
-	struct dsb_blob_opener *opener;
-	struct dsb_buf scratch, data;
+	struct dsb_reader *reader;
+	struct dsb_sha256 *sha;
+	int rootfd;                  /* the target's directory */
+	int cwd;                     /* the descriptor of the working directory (rootfd or a level's) */
 	struct dsb_links links;
 	struct existing_dir *dirs;
 	size_t ndirs, capdirs;
@@ -129,24 +163,177 @@ static int write_block(void *arg, const void *p, size_t len, uint64_t off)
 }
 
 /* write the content of ${n}; returns 1 when every byte verified, 0 otherwise (reported) */
-static int write_content(struct restorer *r, const struct dsb_node *n, const char *rel)
+/* ---- reading ahead: the blobs of a directory's files, in the order they are written ---- */
+
+/* level_ref(r, lv): the reference of the blob at the cursor (looked up once); 0 or the lookup's error */
+static int level_ref(struct restorer *r, struct level *lv)
 {
+	const uint8_t *id = lv->nodes[lv->child].content[lv->blob];
+	char hex[65];
+	int rc;
+
+	if (lv->have_ref)
+		return 0;
+	if ((rc = dsb_session_blob_ref(r->s, id, &lv->ref)) != 0) {
+		dsb_hex_encode(id, 32, hex);
+		return rc == DSB_ERR_NOT_FOUND ? dsb_error(rc, "blob %.16s is not in the index", hex) : rc;
+	}
+	lv->have_ref = 1;
+	return 0;
+}
+
+static void level_seek(struct level *lv, size_t child, size_t blob)
+{
+	lv->child = child;
+	lv->blob = blob;
+	lv->have_ref = 0;
+}
+
+/* queue_at_cursor(r, lv): queue the blob at the cursor and move past it (room checked by the caller) */
+static int queue_at_cursor(struct restorer *r, struct level *lv)
+{
+	int rc;
+
+	if ((rc = dsb_reader_submit(r->reader, &lv->ref, TAG(lv->child, lv->blob))) != 0)
+		return rc;
+	if (++lv->blob < lv->nodes[lv->child].ncontent)
+		level_seek(lv, lv->child, lv->blob);
+	else
+		level_seek(lv, lv->child + 1, 0);
+	return 0;
+}
+
+/* wants_content(r, lv, n): whether ${n}'s content will be read (a guess that may only err towards yes) */
+static int wants_content(struct restorer *r, const struct level *lv, const struct dsb_node *n)
+{
+	char *abs;
+	int want;
+
+	if (n->type != DSB_NODE_FILE || n->ncontent == 0 || dsb_links_find(&r->links, n) != NULL)
+		return 0;
+	if (r->o->nincludes == 0)
+		return 1;
+	abs = lv->prefix[0] != '\0' ? dsb_asprintf("/%s/%s", lv->prefix, n->name) :
+	    dsb_asprintf("/%s", n->name);
+	want = abs == NULL || matches(r, abs);
+	free(abs);
+	return want;
+}
+
+/* fill(r, lv): queue blobs from the cursor on while there is room, up to the next directory */
+static void fill(struct restorer *r, struct level *lv)
+{
+	const struct dsb_node *n;
+
+	while (lv->child < lv->nnodes) {
+		n = &lv->nodes[lv->child];
+		if (n->type == DSB_NODE_DIR)
+			return;
+		if (lv->blob == 0 && !wants_content(r, lv, n)) {
+			level_seek(lv, lv->child + 1, 0);
+			continue;
+		}
+		/* a failed lookup is the consumer's to report, when it gets there */
+		if (level_ref(r, lv) != 0) {
+			dsb_error_clear();
+			return;
+		}
+		if (!dsb_reader_room(r->reader, lv->ref.entry.raw_len) || queue_at_cursor(r, lv) != 0)
+			return;
+	}
+}
+
+/*
+ * drain(r): drop what was read ahead and not used (files given up, or
+ * before a subdirectory), keeping the message of an error being returned.
+ */
+static void drain(struct restorer *r)
+{
+	struct dsb_read_blob b;
+	char saved[2048];
+
+	if (dsb_reader_pending(r->reader) == 0)
+		return;
+	snprintf(saved, sizeof(saved), "%s", dsb_errmsg());
+	while (dsb_reader_pending(r->reader) > 0) {
+		(void)dsb_reader_next(r->reader, &b);
+		dsb_reader_release(r->reader);
+	}
+	if (saved[0] != '\0')
+		(void)dsb_error(DSB_ERR_INTERNAL, "%s", saved);
+	else
+		dsb_error_clear();
+}
+
+/*
+ * get_blob(r, lv, c, j, out): blob ${j} of child ${c}, verified; release it
+ * with dsb_reader_release.  0, or the blob's error (released already).
+ */
+static int get_blob(struct restorer *r, struct level *lv, size_t c, size_t j,
+    struct dsb_read_blob *out)
+{
+	uint64_t want = TAG(c, j);
+	int rc;
+
+	for (;;) {
+		if (dsb_reader_pending(r->reader) == 0) {
+			if (TAG(lv->child, lv->blob) != want)
+				level_seek(lv, c, j);
+			if ((rc = level_ref(r, lv)) != 0 || (rc = queue_at_cursor(r, lv)) != 0)
+				return rc;
+		}
+		fill(r, lv);
+		rc = dsb_reader_next(r->reader, out);
+		if (out->tag == want) {
+			if (rc != 0)
+				dsb_reader_release(r->reader);
+			return rc;
+		}
+		dsb_reader_release(r->reader);
+		if (out->tag > want)
+			drain(r);   /* the read-ahead passed this blob by: start again from it */
+	}
+}
+
+/* write the content of child ${c} of ${lv}; returns 1 when every byte verified, 0 otherwise (reported) */
+static int write_content(struct restorer *r, struct level *lv, size_t c, const char *rel)
+{
+	const struct dsb_node *n = &lv->nodes[c];
+	struct dsb_read_blob b;
+	uint8_t hash[32];
+	uint64_t off = 0;
+	size_t j;
+	int rc = 0;
+
 	r->sparse = n->sparse;
-	if (dsb_node_read_content(r->s, r->opener, n, &r->scratch, &r->data, write_block, r) != 0)
+	for (j = 0; j < n->ncontent && rc == 0; j++) {
+		if ((rc = get_blob(r, lv, c, j, &b)) != 0)
+			break;
+		dsb_sha256_update(r->sha, b.data, b.len);
+		rc = write_block(r, b.data, b.len, off);
+		off += b.len;
+		dsb_reader_release(r->reader);
+	}
+	dsb_sha256_final(r->sha, hash);
+	if (rc == 0 && (off != n->size || !n->has_hash || CRYPTO_memcmp(hash, n->hash, 32) != 0))
+		rc = dsb_error(DSB_ERR_AUTH, "content does not match the recorded SHA-256 (damaged)");
+	if (rc != 0)
 		return fail_entry(r, rel, dsb_errmsg()), 0;
 	return 1;
 }
 
-static void mark_damaged(const char *rel)
+/* ${path}: the name of the file from the working directory; ${rel}: from the target, for messages */
+static void mark_damaged(const char *rel, const char *path)
 {
-	char *bad = dsb_asprintf("%s.dsbackup-damaged", rel);
+	char *bad = dsb_asprintf("%s.dsbackup-damaged", path);
 
 	if (bad == NULL)
 		return;
-	if (rename(rel, bad) == 0)
-		dsb_log(DSB_LOG_ERROR, "the damaged content of /%s was kept as /%s", rel, bad);
+	if (rename(path, bad) == 0)
+		dsb_log(DSB_LOG_ERROR, "the damaged content of /%s was kept as /%s.dsbackup-damaged", rel,
+		    rel);
 	else
-		unlink(rel);
+		unlink(path);
 	free(bad);
 }
 
@@ -158,9 +345,10 @@ static int size_matches_content(struct restorer *r, const struct dsb_node *n, co
 	return 1;
 }
 
-static int restore_file(struct restorer *r, struct archive_entry *e, const struct dsb_node *n,
-    const char *rel)
+static int restore_file(struct restorer *r, struct archive_entry *e, struct level *lv, size_t c,
+    const char *rel, const char *path)
 {
+	const struct dsb_node *n = &lv->nodes[c];
 	const char *first = dsb_links_find(&r->links, n);
 	int ok;
 
@@ -175,13 +363,13 @@ static int restore_file(struct restorer *r, struct archive_entry *e, const struc
 	}
 	if (!size_matches_content(r, n, rel) || !write_header(r, e, rel))
 		return 0;
-	ok = write_content(r, n, rel);
+	ok = write_content(r, lv, c, rel);
 	finish_entry(r, rel);
 	if (!ok) {
 		if (r->nospace)
-			unlink(rel);   /* cut short by a full target, not damaged: give the space back */
+			unlink(path);   /* cut short by a full target, not damaged: give the space back */
 		else
-			mark_damaged(rel);
+			mark_damaged(rel, path);
 		return 0;
 	}
 	r->st->files++;
@@ -222,18 +410,47 @@ static void set_existing_dir_times(struct restorer *r)
 	}
 }
 
-static int restore_node(struct restorer *r, const struct dsb_node *n, const char *rel)
+/* enter(r, fd): make the directory ${fd} the working directory */
+static int enter(struct restorer *r, int fd)
 {
-	struct archive_entry *e = archive_entry_new();
+	if (r->cwd == fd)
+		return 0;
+	if (fchdir(fd) != 0)
+		return dsb_error_errno(DSB_ERR_IO, errno, "entering a directory of the restore target %s",
+		    r->o->target);
+	r->cwd = fd;
+	return 0;
+}
+
+/*
+ * in_place(r, lv, n): ${n} is written from inside its directory: a plain
+ * file, not a hard link, without ACLs or file flags (which libarchive may
+ * set at the end by a path from the working directory of then).
+ */
+static int in_place(struct restorer *r, const struct level *lv, const struct dsb_node *n)
+{
+	return lv->fd >= 0 && n->type == DSB_NODE_FILE && n->acl == NULL && n->fflags == NULL &&
+	    dsb_links_find(&r->links, n) == NULL;
+}
+
+/* restore_node(r, lv, c, rel): write child ${c} of ${lv}, which is /${rel} */
+static int restore_node(struct restorer *r, struct level *lv, size_t c, const char *rel)
+{
+	const struct dsb_node *n = &lv->nodes[c];
+	int inside = in_place(r, lv, n);
+	const char *path = inside ? n->name : rel;
+	struct archive_entry *e;
 	struct stat st;
 	int rc = 0, existed;
 
-	if (e == NULL)
+	if ((rc = enter(r, inside ? lv->fd : r->rootfd)) != 0)
+		return rc;
+	if ((e = archive_entry_new()) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
-	dsb_entry_from_node(e, n, rel);
+	dsb_entry_from_node(e, n, path);
 	existed = n->type == DSB_NODE_DIR && lstat(rel, &st) == 0 && S_ISDIR(st.st_mode);
 	if (n->type == DSB_NODE_FILE) {
-		rc = restore_file(r, e, n, rel);
+		rc = restore_file(r, e, lv, c, rel, path);
 	} else if (write_header(r, e, rel)) {
 		finish_entry(r, rel);
 		if (n->type == DSB_NODE_DIR)
@@ -251,13 +468,26 @@ static int restore_node(struct restorer *r, const struct dsb_node *n, const char
 	return rc;
 }
 
+/* restore_alone(r, n, rel): write ${n} as /${rel}, by its path from the target */
+static int restore_alone(struct restorer *r, const struct dsb_node *n, const char *rel)
+{
+	struct level one;
+
+	memset(&one, 0, sizeof(one));
+	one.nodes = n;
+	one.nnodes = 1;
+	one.prefix = "";
+	one.fd = -1;
+	return restore_node(r, &one, 0, rel);
+}
+
 /* write the directories above an included entry that were skipped so far */
 static int flush_pending(struct restorer *r)
 {
 	int rc;
 
 	while (r->written_depth < r->npending) {
-		if ((rc = restore_node(r, r->pending[r->written_depth],
+		if ((rc = restore_alone(r, r->pending[r->written_depth],
 		    r->pending_path[r->written_depth])) != 0)
 			return rc;
 		r->written_depth++;
@@ -265,10 +495,12 @@ static int flush_pending(struct restorer *r)
 	return 0;
 }
 
-static int restore_tree(struct restorer *r, const uint8_t id[32], const char *prefix);
+static int restore_tree(struct restorer *r, int parent_fd, const uint8_t id[32], const char *prefix);
 
-static int restore_child(struct restorer *r, const struct dsb_node *n, const char *prefix)
+static int restore_child(struct restorer *r, struct level *lv, size_t c)
 {
+	const struct dsb_node *n = &lv->nodes[c];
+	const char *prefix = lv->prefix;
 	char *rel, *abs = NULL;
 	int rc = 0, want;
 
@@ -290,24 +522,42 @@ static int restore_child(struct restorer *r, const struct dsb_node *n, const cha
 		r->npending++;
 		if (want)
 			rc = flush_pending(r);
+		drain(r);
 		if (rc == 0)
-			rc = restore_tree(r, n->subtree, rel);
+			rc = restore_tree(r, lv->fd, n->subtree, rel);
 		r->npending--;
 		if (r->written_depth > r->npending)
 			r->written_depth = r->npending;
 		goto out;
 	}
 	if (want && (rc = flush_pending(r)) == 0)
-		rc = restore_node(r, n, rel);
+		rc = restore_node(r, lv, c, rel);
 out:
 	free(rel);
 	free(abs);
 	return rc;
 }
 
-static int restore_tree(struct restorer *r, const uint8_t id[32], const char *prefix)
+/*
+ * open_level(r, parent_fd, prefix): the directory /${prefix}, opened from
+ * its parent's descriptor without following a symlink; -1 when that fails
+ * (not written, say: its entries then go by their paths from the target)
+ * or when deep enough that open directories would run short of descriptors.
+ */
+static int open_level(struct restorer *r, int parent_fd, const char *prefix)
+{
+	const char *base = strrchr(prefix, '/');
+
+	if (parent_fd < 0 || r->npending > LEVEL_FDS_MAX)
+		return -1;
+	return openat(parent_fd, base != NULL ? base + 1 : prefix,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static int restore_tree(struct restorer *r, int parent_fd, const uint8_t id[32], const char *prefix)
 {
 	struct dsb_tree t;
+	struct level lv;
 	size_t i;
 	int rc;
 
@@ -319,8 +569,22 @@ static int restore_tree(struct restorer *r, const uint8_t id[32], const char *pr
 		fail_entry(r, prefix[0] ? prefix : "", dsb_errmsg());
 		return 0;
 	}
-	for (i = 0; i < t.n && rc == 0; i++)
-		rc = restore_child(r, &t.nodes[i], prefix);
+	memset(&lv, 0, sizeof(lv));
+	lv.nodes = t.nodes;
+	lv.nnodes = t.n;
+	lv.prefix = prefix;
+	lv.fd = prefix[0] != '\0' ? open_level(r, parent_fd, prefix) : r->rootfd;
+	for (i = 0; i < t.n && rc == 0; i++) {
+		if (lv.child < i)
+			level_seek(&lv, i, 0);
+		rc = restore_child(r, &lv, i);
+	}
+	drain(r);
+	if (lv.fd >= 0 && lv.fd != r->rootfd) {
+		if (r->cwd == lv.fd && enter(r, r->rootfd) != 0 && rc == 0)
+			rc = DSB_ERR_IO;
+		close(lv.fd);
+	}
 	dsb_tree_release(&t);
 	return rc;
 }
@@ -398,10 +662,10 @@ static void subtree_times(const struct dsb_node *n, const char *name)
 
 static int restore_subtree(struct restorer *r, const struct dsb_node *n, const char *name)
 {
-	int rc = restore_node(r, n, name);
+	int rc = restore_alone(r, n, name);
 
 	if (rc == 0 && n->type == DSB_NODE_DIR)
-		rc = restore_tree(r, n->subtree, name);
+		rc = restore_tree(r, r->rootfd, n->subtree, name);
 	return rc;
 }
 
@@ -426,7 +690,7 @@ int dsb_restore(struct dsb_session *s, const struct dsb_snapshot *snap,
 	struct restorer r;
 	struct dsb_node sub;
 	char *dir = NULL, *name = NULL;
-	int cwd = -1, rc;
+	int cwd = -1, rc, in_txn;
 	size_t i;
 
 	memset(&r, 0, sizeof(r));
@@ -435,8 +699,7 @@ int dsb_restore(struct dsb_session *s, const struct dsb_snapshot *snap,
 	r.s = s;
 	r.o = o;
 	r.st = st;
-	dsb_buf_init(&r.scratch, (size_t)DSB_BLOB_RAW_MAX + 64);
-	dsb_buf_init(&r.data, (size_t)DSB_BLOB_RAW_MAX + 64);
+	r.rootfd = r.cwd = -1;
 	if (o->subtree != NULL && ((rc = dsb_snapshot_find_node(s, snap, o->subtree, &sub)) != 0 ||
 	    (rc = subtree_dir(&r, &dir, &name)) != 0))
 		goto out;
@@ -450,10 +713,27 @@ int dsb_restore(struct dsb_session *s, const struct dsb_snapshot *snap,
 		rc = dsb_error_errno(DSB_ERR_IO, errno, "entering the restore target %s", o->target);
 		goto out;
 	}
-	if ((rc = open_writer(&r)) != 0 ||
-	    (rc = dsb_blob_opener_new(dsb_repo_keys(s->repo), &r.opener)) != 0)
+	if ((r.rootfd = r.cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = dsb_error_errno(DSB_ERR_IO, errno, "opening the restore target %s", o->target);
 		goto out;
-	rc = o->subtree != NULL ? restore_subtree(&r, &sub, name) : restore_tree(&r, snap->tree, "");
+	}
+	if ((r.sha = dsb_sha256_new()) == NULL) {
+		rc = dsb_error(DSB_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = open_writer(&r)) != 0 ||
+	    (rc = dsb_reader_start(s->repo, dsb_reader_workers(), READ_SLOTS, READ_BUDGET,
+	    &r.reader)) != 0)
+		goto out;
+	/* one read transaction: the blob lookups then take no lock each */
+	in_txn = dsb_catalog_begin_read(s->cat) == 0;
+	dsb_error_clear();
+	rc = o->subtree != NULL ? restore_subtree(&r, &sub, name) :
+	    restore_tree(&r, -1, snap->tree, "");
+	if (in_txn)
+		dsb_catalog_rollback(s->cat);
+	if (enter(&r, r.rootfd) != 0 && rc == 0)
+		rc = DSB_ERR_IO;
 	/* directory permissions and times are set when the writer closes */
 	if (archive_write_close(r.aw) != ARCHIVE_OK && rc == 0) {
 		dsb_warn("finishing the restore: %s", archive_error_string(r.aw));
@@ -472,9 +752,10 @@ out:
 	}
 	if (r.aw != NULL)
 		archive_write_free(r.aw);
-	dsb_blob_opener_free(r.opener);
-	dsb_buf_release(&r.scratch);
-	dsb_buf_release(&r.data);
+	dsb_reader_free(r.reader);
+	dsb_sha256_free(r.sha);
+	if (r.rootfd >= 0)
+		close(r.rootfd);
 	dsb_links_release(&r.links);
 	for (i = 0; i < r.ndirs; i++)
 		free(r.dirs[i].path);

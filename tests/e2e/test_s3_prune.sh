@@ -65,6 +65,8 @@ expect_rc 0 dsb --json snapshots
 step "(b) the snapshot removed by an administrator; prune cannot delete the locked packs"
 version=$(aws_s3 s3api head-object --bucket "$S3_BUCKET-lock" --key "repo/snapshots/$FIRST" \
     --query VersionId --output text) || fail "head-object failed"
+# radosgw under load has answered without a version id (the object's version is then "null")
+case $version in "" | None) version=null ;; esac
 aws_s3 s3api delete-object --bucket "$S3_BUCKET-lock" --key "repo/snapshots/$FIRST" \
     --version-id "$version" --bypass-governance-retention >/dev/null || fail "bypassing governance failed"
 packs_before=$(count_objects data)
