@@ -4,7 +4,9 @@
  *
  * The walking thread reads, chunks and hashes; workers compress, encrypt and
  * store.  Files whose size, mtime, ctime and inode match the parent
- * snapshot reuse their node without being opened.
+ * snapshot reuse their node without being opened; directories whose times
+ * and inode match reuse their xattrs, ACLs and flags.  The parent's trees
+ * are read and decoded ahead of the walk (treeahead.h).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -24,6 +26,11 @@
 #include "dsbackup/log.h"
 #include "dsbackup/util.h"
 #include "store.h"
+#include "treeahead.h"
+
+/* raw bytes of the parent's trees read ahead of the walk and not yet taken, at most */
+#define TREEAHEAD_BUDGET ((uint64_t)8 << 20)
+#define TREEAHEAD_WORKERS_MAX 4
 
 volatile sig_atomic_t dsb_interrupted;
 
@@ -35,6 +42,8 @@ struct walker {
 	struct archive *ard;
 	dev_t root_dev;
 	const char *parent_id;     /* the parent snapshot, or NULL */
+	struct dsb_treeahead *ahead;   /* the parent's trees read ahead; NULL without a parent */
+	int depth;                 /* of the directory being walked */
 };
 
 static int report(struct walker *w, const char *path, const char *what, int errnum)
@@ -123,19 +132,47 @@ static int meta_from_archive(struct walker *w, struct dsb_node *n, const char *p
 
 /* ---- files ---- */
 
+/*
+ * same_inode(p, st): 1 when the parent's node ${p} names the same inode
+ * with the same mtime and ctime as ${st}.  Any change of mode, owner,
+ * xattrs, ACLs or file flags moves the ctime, so such a node's extended
+ * metadata is still right.
+ */
+static int same_inode(const struct dsb_node *p, const struct stat *st)
+{
+	return p != NULL && p->mtime == st->st_mtim.tv_sec && p->mtime_ns == st->st_mtim.tv_nsec &&
+	    p->ctime == st->st_ctim.tv_sec && p->ctime_ns == st->st_ctim.tv_nsec &&
+	    p->inode == (uint64_t)st->st_ino;
+}
+
 static int same_file(const struct dsb_node *p, const struct stat *st)
 {
-	return p != NULL && p->type == DSB_NODE_FILE && p->size == (uint64_t)st->st_size &&
-	    p->mtime == st->st_mtim.tv_sec && p->mtime_ns == st->st_mtim.tv_nsec &&
-	    p->ctime == st->st_ctim.tv_sec && p->ctime_ns == st->st_ctim.tv_nsec &&
-	    p->inode == (uint64_t)st->st_ino && p->has_hash;
+	return same_inode(p, st) && p->type == DSB_NODE_FILE && p->size == (uint64_t)st->st_size &&
+	    p->has_hash;
+}
+
+/* adopt_parent(n, p, st): ${n}, keeping its name, becomes ${p} with ${st}'s stat fields */
+static int adopt_parent(struct dsb_node *n, const struct dsb_node *p, const struct stat *st)
+{
+	char *name = n->name;
+	int r;
+
+	n->name = NULL;
+	dsb_node_release(n);
+	if ((r = dsb_node_copy(n, p)) != 0) {
+		n->name = name;
+		return r;
+	}
+	free(n->name);
+	n->name = name;
+	meta_from_stat(n, st);   /* atime and link count as they are now */
+	return 0;
 }
 
 /* reuse the parent's node when the file is unchanged and all its blobs are still indexed */
 static int reuse_unchanged(struct walker *w, struct dsb_node *n, const struct dsb_node *p,
     const struct stat *st, int *reused)
 {
-	char *name = n->name;
 	size_t i;
 	int r;
 
@@ -146,17 +183,23 @@ static int reuse_unchanged(struct walker *w, struct dsb_node *n, const struct ds
 		if ((r = known_blob(w, p->content[i])) <= 0)
 			return r;
 	}
-	n->name = NULL;
-	dsb_node_release(n);
-	if ((r = dsb_node_copy(n, p)) != 0) {
-		n->name = name;
+	if ((r = adopt_parent(n, p, st)) != 0)
 		return r;
-	}
-	free(n->name);
-	n->name = name;
-	meta_from_stat(n, st);   /* atime and link count as they are now */
 	*reused = 1;
 	return 0;
+}
+
+/*
+ * dir_meta(w, n, path, st, p): a directory's extended metadata: the
+ * parent's node's ${p} when it is the same inode with the same times
+ * (its subtree is replaced by the walk), read from the disk otherwise.
+ */
+static int dir_meta(struct walker *w, struct dsb_node *n, const char *path, const struct stat *st,
+    const struct dsb_node *p)
+{
+	if (p != NULL && p->type == DSB_NODE_DIR && same_inode(p, st))
+		return adopt_parent(n, p, st);
+	return meta_from_archive(w, n, path, -1, st);
 }
 
 static int open_file(const char *path)
@@ -362,7 +405,7 @@ static int backup_entry(struct walker *w, const char *path, const char *name,
 		break;
 	case DSB_NODE_DIR:
 		w->st->dirs++;
-		if ((r = meta_from_archive(w, n, path, -1, &st)) != 0)
+		if ((r = dir_meta(w, n, path, &st, parent)) != 0)
 			return r;
 		n->has_subtree = 1;
 		if (w->o->one_file_system && st.st_dev != w->root_dev) {
@@ -416,13 +459,47 @@ static int backup_entry(struct walker *w, const char *path, const char *name,
 static const uint8_t *load_parent_tree(struct walker *w, const uint8_t *id, const char *path,
     struct dsb_tree *pt)
 {
-	if (id == NULL || dsb_session_load_tree(w->s, id, pt) == 0)
+	int r = 1;
+
+	if (id == NULL)
+		return NULL;
+	if (w->ahead != NULL)
+		r = dsb_treeahead_take(w->ahead, id, pt);
+	if (r == 1)
+		r = dsb_session_load_tree(w->s, id, pt);
+	if (r == 0)
 		return id;
 	dsb_warn("cannot read the tree of %s in the parent snapshot %.16s: %s; reading every file "
 	    "below it again", path[0] ? path : "/", w->parent_id ? w->parent_id : "?", dsb_errmsg());
 	dsb_error_clear();
 	dsb_tree_init(pt);
 	return NULL;
+}
+
+/*
+ * read_subtrees_ahead(w, pt): queue the subtrees of the parent's tree ${pt}
+ * of the directory being walked, for the walk below it, while the budget
+ * lasts.  A subtree the catalog cannot place is left to the walk, which
+ * reports it if it needs it.
+ */
+static int read_subtrees_ahead(struct walker *w, const struct dsb_tree *pt)
+{
+	struct dsb_blob_ref ref;
+	size_t i;
+	int r;
+
+	for (i = 0; i < pt->n; i++) {
+		if (pt->nodes[i].type != DSB_NODE_DIR || !pt->nodes[i].has_subtree)
+			continue;
+		if (dsb_session_blob_ref(w->s, pt->nodes[i].subtree, &ref) != 0 ||
+		    ref.entry.type != DSB_BLOB_TREE) {
+			dsb_error_clear();
+			continue;
+		}
+		if ((r = dsb_treeahead_submit(w->ahead, &ref, w->depth + 1)) != 0)
+			return r < 0 ? r : 0;
+	}
+	return 0;
 }
 
 static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tree,
@@ -435,6 +512,7 @@ static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tr
 
 	dsb_tree_init(&t);
 	dsb_tree_init(&pt);
+	w->depth++;
 	if ((r = read_names(path, &names, &count)) != 0)
 		goto out;
 	if (count > DSB_TREE_MAX_NODES) {
@@ -444,6 +522,8 @@ static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tr
 		goto out;
 	}
 	parent_tree = load_parent_tree(w, parent_tree, path, &pt);
+	if (parent_tree != NULL && w->ahead != NULL && (r = read_subtrees_ahead(w, &pt)) != 0)
+		goto out;
 	for (i = 0; i < count; i++) {
 		if ((full = dsb_path_join(path, names[i])) == NULL) {
 			r = DSB_ERR_NOMEM;
@@ -457,6 +537,9 @@ static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tr
 	}
 	r = store_tree_or_parent(w, &t, &pt, parent_tree, out_id);
 out:
+	if (w->ahead != NULL)   /* what was queued for below this directory and not taken */
+		dsb_treeahead_drop(w->ahead, w->depth);
+	w->depth--;
 	free_names(names, count);
 	dsb_tree_release(&t);
 	dsb_tree_release(&pt);
@@ -665,8 +748,17 @@ static int walker_init(struct walker *w, struct dsb_session *s, const struct dsb
 	return dsb_store_init(&w->store, s, o->workers, st);
 }
 
+/* treeahead_workers(): threads decoding the parent's trees: one a processor, up to a maximum */
+static int treeahead_workers(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus < 1 ? 1 : cpus > TREEAHEAD_WORKERS_MAX ? TREEAHEAD_WORKERS_MAX : (int)cpus;
+}
+
 static void walker_release(struct walker *w)
 {
+	dsb_treeahead_free(w->ahead);
 	dsb_store_release(&w->store);
 	if (w->ard != NULL)
 		archive_read_free(w->ard);
@@ -774,6 +866,9 @@ int dsb_backup(struct dsb_session *s, const struct dsb_backup_opts *o, char id_o
 	if (have_parent) {
 		dsb_debug("parent snapshot %.16s", parent.id);
 		w.parent_id = parent.id;
+		if ((r = dsb_treeahead_start(s->repo, treeahead_workers(), TREEAHEAD_BUDGET,
+		    &w.ahead)) != 0)
+			goto out;
 	}
 	if ((r = build_level(&w, "", paths, n, have_parent ? parent.tree : NULL, tree)) != 0)
 		goto out;

@@ -3,8 +3,10 @@
  * is built from the index objects; then every indexed pack must exist and
  * its trailer agree with the index, every snapshot's trees must resolve to
  * indexed blobs, and with --read-data every pack is read whole: its SHA-256
- * must equal its name and every blob must authenticate and match its id.
+ * must equal its name and every blob must authenticate and match its id
+ * (several packs at once, by worker threads).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,9 @@
 #include "dsbackup/util.h"
 #include "engine_internal.h"
 #include "idset.h"
+#include "reader.h"
+
+struct data_pool;
 
 struct checker {
 	struct dsb_session *s;        /* the repository with the throwaway catalog */
@@ -25,21 +30,28 @@ struct checker {
 	struct dsb_idset existing;    /* packs on the backend */
 	struct dsb_idset trees;       /* trees already checked */
 	const char *snap;             /* the snapshot whose trees are being checked */
-	struct dsb_blob_opener *opener;
-	struct dsb_buf a, b;
+	struct data_pool *pool;       /* --read-data: the workers reading packs */
 };
+
+/* vproblem(errors, detail, fmt, ap): log one problem found, counting it in ${errors}; 0 (checking goes on) */
+static int vproblem(uint64_t *errors, const char *detail, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	dsb_log(DSB_LOG_ERROR, "%s%s%s", msg, detail ? ": " : "", detail ? detail : "");
+	(*errors)++;
+	return 0;
+}
 
 __attribute__((format(printf, 3, 4)))
 static int problem(struct checker *c, const char *detail, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vproblem(&c->st->errors, detail, fmt, ap);
 	va_end(ap);
-	dsb_log(DSB_LOG_ERROR, "%s%s%s", msg, detail ? ": " : "", detail ? detail : "");
-	c->st->errors++;
 	return 0;
 }
 
@@ -236,52 +248,249 @@ static int check_snapshot(void *arg, const char *id, uint64_t size)
 	return r;
 }
 
-/* ---- reading data ---- */
+/*
+ * ---- reading data ----
+ * The listing thread picks the packs (all, or the subset) and queues them;
+ * workers, each with its own buffers and blob opener, read each pack whole
+ * and verify it.  The problems they find are logged at once and counted by
+ * each worker; only a failure that stops the check (out of memory) is
+ * handed back, and ends the listing.
+ */
 
-static int read_pack(void *arg, const char *id_hex, uint64_t size)
+#define READ_QUEUE_PER_WORKER 2
+#define READ_MEMORY ((uint64_t)256 << 20)   /* whole packs held at once, at the configured pack size */
+
+struct data_worker {
+	struct data_pool *pool;
+	pthread_t thread;
+	int started;
+	struct dsb_blob_opener *opener;
+	struct dsb_buf pack, blob;
+	uint64_t errors;              /* problems this worker found */
+};
+
+struct data_pool {
+	struct dsb_repo *repo;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_job;        /* a pack was queued, or closing */
+	pthread_cond_t cv_room;       /* a queued pack was taken, or a worker failed */
+	uint8_t (*queue)[32];         /* pack ids; entry i is queue[i % cap] */
+	size_t cap, head, tail;
+	int closing;
+	int err;                      /* the first failure that stops the check */
+	char errmsg[2048];
+	struct data_worker *workers;
+	int nworkers;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int pack_problem(struct data_worker *w, const char *detail, const char *fmt, ...)
 {
-	struct checker *c = arg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(&w->errors, detail, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* verify_blobs(w, id_hex, hdr, e, n): every blob of the pack in w->pack authenticates and matches its id */
+static void verify_blobs(struct data_worker *w, const char *id_hex, const struct dsb_pack_header *hdr,
+    const struct dsb_pack_entry *e, size_t n)
+{
+	char hex[65], what[160];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (dsb_blob_open(w->opener, hdr, &e[i], w->pack.data + e[i].offset, &w->blob) == 0)
+			continue;
+		dsb_hex_encode(e[i].id, 32, hex);
+		snprintf(what, sizeof(what), "%.16s at offset %llu of pack %s", hex,
+		    (unsigned long long)e[i].offset, id_hex);
+		pack_problem(w, dsb_errmsg(), "blob %s is damaged", what);
+	}
+}
+
+/* verify_pack(w, id): read pack ${id} whole and verify it; 0 (problems counted) or a failure that stops the check */
+static int verify_pack(struct data_worker *w, const uint8_t id[32])
+{
+	struct dsb_buf *a = &w->pack;
 	struct dsb_pack_header hdr;
 	struct dsb_pack_entry *e = NULL;
-	uint8_t id[32], digest[32];
-	char name[80];
+	uint8_t digest[32];
+	char id_hex[65], name[80];
 	uint32_t tlen;
-	size_t n = 0, i;
+	size_t n = 0;
 	int r;
 
+	dsb_hex_encode(id, 32, id_hex);
+	dsb_repo_pack_name(id, name);
+	dsb_progress_file(id_hex);
+	if ((r = dsb_backend_get(dsb_repo_backend(w->pool->repo), name, 0, 0, a)) != 0)
+		return r == DSB_ERR_NOMEM ? r : pack_problem(w, dsb_errmsg(), "pack %s is unreadable",
+		    id_hex);
+	dsb_progress_bytes(a->len);
+	dsb_sha256(a->data, a->len, digest);
+	if (memcmp(digest, id, 32) != 0)
+		pack_problem(w, NULL, "pack %s does not hash to its name (damaged)", id_hex);
+	if (dsb_pack_parse_header(a->data, a->len, &hdr) != 0 || a->len < DSB_PACK_FOOTER_LEN ||
+	    dsb_pack_parse_footer(a->data + a->len - DSB_PACK_FOOTER_LEN, DSB_PACK_FOOTER_LEN, a->len,
+	    &tlen) != 0 ||
+	    dsb_pack_open_trailer(dsb_repo_keys(w->pool->repo), &hdr,
+	    a->data + a->len - DSB_PACK_FOOTER_LEN - tlen, tlen, a->len, &e, &n) != 0)
+		return pack_problem(w, dsb_errmsg(), "pack %s: trailer unreadable", id_hex);
+	verify_blobs(w, id_hex, &hdr, e, n);
+	free(e);
+	return 0;
+}
+
+/* take_pack(p, id): wait for a queued pack; 0 once closing with nothing queued, or after a failure */
+static int take_pack(struct data_pool *p, uint8_t id[32])
+{
+	int got = 0;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->head == p->tail && !p->closing && p->err == 0)
+		pthread_cond_wait(&p->cv_job, &p->mu);
+	if (p->head != p->tail && p->err == 0) {
+		memcpy(id, p->queue[p->head++ % p->cap], 32);
+		pthread_cond_signal(&p->cv_room);
+		got = 1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return got;
+}
+
+static void *data_worker_main(void *arg)
+{
+	struct data_worker *w = arg;
+	struct data_pool *p = w->pool;
+	uint8_t id[32];
+	int r;
+
+	while (take_pack(p, id)) {
+		if ((r = verify_pack(w, id)) == 0)
+			continue;
+		pthread_mutex_lock(&p->mu);
+		if (p->err == 0) {
+			p->err = r;
+			snprintf(p->errmsg, sizeof(p->errmsg), "%s", dsb_errmsg());
+		}
+		pthread_cond_broadcast(&p->cv_job);
+		pthread_cond_broadcast(&p->cv_room);
+		pthread_mutex_unlock(&p->mu);
+		break;
+	}
+	return NULL;
+}
+
+/* pool_submit(p, id): queue one pack, waiting for room; 0, or a worker's failure (reported here) */
+static int pool_submit(struct data_pool *p, const uint8_t id[32])
+{
+	int r;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->tail - p->head >= p->cap && p->err == 0)
+		pthread_cond_wait(&p->cv_room, &p->mu);
+	if ((r = p->err) == 0) {
+		memcpy(p->queue[p->tail++ % p->cap], id, 32);
+		pthread_cond_signal(&p->cv_job);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return r != 0 ? dsb_error(r, "%s", p->errmsg) : 0;
+}
+
+static int pool_start(struct data_pool *p, struct dsb_repo *repo, int workers)
+{
+	struct data_worker *w;
+	int i, r;
+
+	memset(p, 0, sizeof(*p));
+	p->repo = repo;
+	p->cap = (size_t)workers * READ_QUEUE_PER_WORKER;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv_job, NULL);
+	pthread_cond_init(&p->cv_room, NULL);
+	if ((p->queue = calloc(p->cap, sizeof(*p->queue))) == NULL ||
+	    (p->workers = calloc((size_t)workers, sizeof(*p->workers))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	p->nworkers = workers;
+	for (i = 0; i < workers; i++) {
+		w = &p->workers[i];
+		w->pool = p;
+		dsb_buf_init(&w->pack, (size_t)DSB_PACK_MAX);
+		dsb_buf_init(&w->blob, (size_t)DSB_BLOB_RAW_MAX + 64);
+		if ((r = dsb_blob_opener_new(dsb_repo_keys(repo), &w->opener)) != 0)
+			return r;
+		if (pthread_create(&w->thread, NULL, data_worker_main, w) != 0)
+			return dsb_error(DSB_ERR_INTERNAL, "cannot start a thread to read packs");
+		w->started = 1;
+	}
+	return 0;
+}
+
+/*
+ * pool_stop(p, errors): let the workers finish what is queued, stop them,
+ * add the problems they found to ${errors} and free the pool; 0, or the
+ * failure that stopped a worker (reported here).
+ */
+static int pool_stop(struct data_pool *p, uint64_t *errors)
+{
+	int k, r;
+
+	pthread_mutex_lock(&p->mu);
+	p->closing = 1;
+	pthread_cond_broadcast(&p->cv_job);
+	pthread_mutex_unlock(&p->mu);
+	for (k = 0; k < p->nworkers; k++) {
+		if (p->workers[k].started)
+			pthread_join(p->workers[k].thread, NULL);
+		*errors += p->workers[k].errors;
+		dsb_blob_opener_free(p->workers[k].opener);
+		dsb_buf_release(&p->workers[k].pack);
+		dsb_buf_release(&p->workers[k].blob);
+	}
+	r = p->err != 0 ? dsb_error(p->err, "%s", p->errmsg) : 0;
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv_job);
+	pthread_cond_destroy(&p->cv_room);
+	free(p->workers);
+	free(p->queue);
+	return r;
+}
+
+/* queue_pack: a dsb_repo_list callback choosing the packs to read (--read-data-subset) */
+static int queue_pack(void *arg, const char *id_hex, uint64_t size)
+{
+	struct checker *c = arg;
+	uint8_t id[32];
+
+	(void)size;
 	if (c->o->subset > 0 && c->o->subset < 1 &&
 	    (double)random() / ((double)RAND_MAX + 1.0) >= c->o->subset)
 		return 0;
 	if (dsb_hex_decode(id_hex, id, 32) != 0)
 		return 0;
 	c->st->packs_read++;
-	dsb_progress_file(id_hex);
-	dsb_progress_bytes(size);
-	snprintf(name, sizeof(name), "data/%.2s/%s", id_hex, id_hex);
-	if ((r = dsb_backend_get(dsb_repo_backend(c->s->repo), name, 0, 0, &c->a)) != 0)
-		return r == DSB_ERR_NOMEM ? r : problem(c, dsb_errmsg(), "pack %s is unreadable", id_hex);
-	dsb_sha256(c->a.data, c->a.len, digest);
-	if (memcmp(digest, id, 32) != 0)
-		problem(c, NULL, "pack %s does not hash to its name (damaged)", id_hex);
-	if (dsb_pack_parse_header(c->a.data, c->a.len, &hdr) != 0 || c->a.len < DSB_PACK_FOOTER_LEN ||
-	    dsb_pack_parse_footer(c->a.data + c->a.len - DSB_PACK_FOOTER_LEN, DSB_PACK_FOOTER_LEN,
-	    c->a.len, &tlen) != 0 ||
-	    dsb_pack_open_trailer(dsb_repo_keys(c->s->repo), &hdr,
-	    c->a.data + c->a.len - DSB_PACK_FOOTER_LEN - tlen, tlen, c->a.len, &e, &n) != 0)
-		return problem(c, dsb_errmsg(), "pack %s: trailer unreadable", id_hex);
-	(void)size;
-	for (i = 0; i < n; i++) {
-		if ((r = dsb_blob_open(c->opener, &hdr, &e[i], c->a.data + e[i].offset, &c->b)) != 0) {
-			char hex[65], what[160];
+	return pool_submit(c->pool, id);
+}
 
-			dsb_hex_encode(e[i].id, 32, hex);
-			snprintf(what, sizeof(what), "%.16s at offset %llu of pack %s", hex,
-			    (unsigned long long)e[i].offset, id_hex);
-			problem(c, dsb_errmsg(), "blob %s is damaged", what);
-		}
+/* read_data(c): read and verify the packs chosen, with workers (fewer when packs are large) */
+static int read_data(struct checker *c)
+{
+	uint64_t pack_size = dsb_repo_config(c->s->repo)->pack_size;
+	struct data_pool pool;
+	int workers = dsb_reader_workers(), r, r2;
+
+	while (workers > 1 && (uint64_t)workers * pack_size > READ_MEMORY)
+		workers--;
+	if ((r = pool_start(&pool, c->s->repo, workers)) == 0) {
+		c->pool = &pool;
+		r = dsb_repo_list(c->s->repo, "data", queue_pack, c);
+		c->pool = NULL;
 	}
-	free(e);
-	return 0;
+	r2 = pool_stop(&pool, &c->st->errors);
+	return r != 0 ? r : r2;
 }
 
 /* ---- driver ---- */
@@ -331,10 +540,7 @@ int dsb_check(struct dsb_session *s, const struct dsb_check_opts *o, struct dsb_
 	c.s = &tmp;
 	c.o = o;
 	c.st = st;
-	dsb_buf_init(&c.a, (size_t)DSB_PACK_MAX);
-	dsb_buf_init(&c.b, (size_t)DSB_BLOB_RAW_MAX + 64);
-	if ((r = dsb_idset_init(&c.existing)) != 0 || (r = dsb_idset_init(&c.trees)) != 0 ||
-	    (r = dsb_blob_opener_new(dsb_repo_keys(s->repo), &c.opener)) != 0)
+	if ((r = dsb_idset_init(&c.existing)) != 0 || (r = dsb_idset_init(&c.trees)) != 0)
 		goto out;
 	if ((r = open_scratch_catalog(s, &tmp, &path)) != 0)
 		goto out;
@@ -355,7 +561,7 @@ int dsb_check(struct dsb_session *s, const struct dsb_check_opts *o, struct dsb_
 		goto out;
 	if (o->read_data) {
 		dsb_info("reading %s of the data", o->subset > 0 && o->subset < 1 ? "a part" : "all");
-		if ((r = dsb_repo_list(s->repo, "data", read_pack, &c)) != 0)
+		if ((r = read_data(&c)) != 0)
 			goto out;
 	}
 	if (st->errors > 0)
@@ -368,8 +574,5 @@ out:
 	free(path);
 	dsb_idset_release(&c.existing);
 	dsb_idset_release(&c.trees);
-	dsb_blob_opener_free(c.opener);
-	dsb_buf_release(&c.a);
-	dsb_buf_release(&c.b);
 	return r;
 }

@@ -14,6 +14,49 @@
 #include "store.h"
 
 #define INDEX_FLUSH_ENTRIES 20000
+#define READ_BATCH_LOOKUPS 2000   /* catalog lookups in one read transaction, at most */
+#define READ_BATCH_NSEC 500000000L   /* and for half a second at most */
+
+/*
+ * ---- catalog lookups in batches ----
+ *
+ * On its own, each lookup is a transaction of its own, for which SQLite
+ * takes and drops a lock on the WAL index and stats the database file: four
+ * system calls per blob of every unchanged file.  Lookups therefore share a
+ * read transaction, renewed at the first lookup past READ_BATCH_* so that
+ * other processes' checkpoints are not held back long and blobs they add
+ * are seen soon; it ends before this run writes to the catalog.  (Blobs a
+ * concurrent backup adds meanwhile are at worst stored twice; prune, which
+ * removes blobs, cannot run while this run holds its lock.)
+ */
+static void end_reads(struct dsb_store *w)
+{
+	if (!w->reading)
+		return;
+	w->reading = 0;
+	dsb_catalog_rollback(w->s->cat);   /* nothing written: ending it is all */
+}
+
+static int begin_reads(struct dsb_store *w)
+{
+	struct timespec now;
+	int r;
+
+	if (w->reading) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (++w->reads < READ_BATCH_LOOKUPS &&
+		    (now.tv_sec - w->read_start.tv_sec) * 1000000000L + now.tv_nsec -
+		    w->read_start.tv_nsec < READ_BATCH_NSEC)
+			return 0;
+		end_reads(w);
+	}
+	if ((r = dsb_catalog_begin_read(w->s->cat)) != 0)
+		return r;
+	w->reading = 1;
+	w->reads = 0;
+	clock_gettime(CLOCK_MONOTONIC, &w->read_start);
+	return 0;
+}
 
 /* ---- index: packs done -> index objects -> catalog ---- */
 
@@ -25,6 +68,7 @@ static int flush_index(struct dsb_store *w)
 
 	if (w->pending == NULL)
 		return 0;
+	end_reads(w);
 	if ((r = dsb_index_writer_flush(w->iw, id)) != 0)
 		return r;
 	/* the catalog learns of packs only once an index object lists them */
@@ -95,6 +139,8 @@ int dsb_store_known(struct dsb_store *w, const uint8_t id[32])
 	/* escrowed key material dedups within its run only: nothing of it under a readable key */
 	if (dsb_repo_pack_keys(w->s->repo) != dsb_repo_keys(w->s->repo))
 		return 0;
+	if ((r = begin_reads(w)) != 0)
+		return r;
 	r = dsb_catalog_find_blob(w->s->cat, id, &loc);
 	if (r == 0)
 		return readable_elsewhere(w, &loc);
@@ -236,6 +282,8 @@ int dsb_store_init(struct dsb_store *w, struct dsb_session *s, int workers,
 
 void dsb_store_release(struct dsb_store *w)
 {
+	if (w->s != NULL)
+		end_reads(w);
 	dsb_pipeline_free(w->pl);
 	dsb_done_pack_free(w->pending);
 	dsb_index_writer_free(w->iw);
@@ -261,6 +309,7 @@ int dsb_store_finish(struct dsb_store *w)
 	struct dsb_pipeline_stats ps;
 	int r;
 
+	end_reads(w);
 	if ((r = dsb_pipeline_finish(w->pl, &ps)) != 0)
 		return r;
 	w->st->blobs_added = ps.blobs;
@@ -275,6 +324,7 @@ int dsb_store_snapshot(struct dsb_store *w, const struct dsb_snapshot_new *sn, c
 	char *json = NULL;
 	int r;
 
+	end_reads(w);
 	if ((r = dsb_snapshot_build(sn, w->st, &json)) != 0)
 		goto out;
 	if ((r = dsb_repo_put_snapshot(w->s->repo, json, id_out)) != 0)

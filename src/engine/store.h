@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "dsbackup/buf.h"
 #include "dsbackup/chunker.h"
@@ -31,6 +32,9 @@ struct dsb_store {
 	size_t rcap;
 	struct dsb_buf treebuf;
 	uint64_t since_refresh;
+	int reading;                      /* a catalog read transaction is open (store.c) */
+	unsigned reads;                   /* lookups in it */
+	struct timespec read_start;       /* when it began (CLOCK_MONOTONIC) */
 };
 
 /*

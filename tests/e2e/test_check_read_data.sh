@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# test_check_read_data.sh: "check --read-data" reads packs with several
+# workers and still reports every problem of every pack, with the counts
+# right: a clean repository reads every pack once (packs_read), two packs
+# failing to be read are both named, two damaged packs are both named
+# (their hash and their damaged blobs), and --read-data-subset names only
+# damaged packs among those it picked.
+. "$(dirname "$0")/lib.sh"
+
+S="$T/src"
+mkdir -p "$S"
+for i in $(seq 1 12); do
+	random_file "$S/file$i" 700000
+done
+export DSBACKUP_REPOSITORY="$REPO"
+init_repo --pack-size 1048576
+backup_json "$S"
+n=$(count_objects data)
+[ "$n" -ge 6 ] || fail "expected several packs, got $n"
+note "$n packs"
+
+# check_json WANT ARGS...: "dsb --json check ARGS" exiting WANT; the summary in $T/check.json
+check_json() {
+	local want=$1
+
+	shift
+	expect_rc "$want" dsb --json check "$@"
+	cp "$OUT" "$T/check.json"
+	cp "$ERR" "$T/check.err"
+}
+
+# named ERE: the distinct pack ids on the lines of $T/check.err matching ERE
+named() {
+	grep -E "$1" "$T/check.err" | grep -oE 'pack (data/[0-9a-f]{2}/)?[0-9a-f]{64}' |
+	    grep -oE '[0-9a-f]{64}' | sort -u
+}
+
+step "a clean repository: every pack read once, no errors"
+check_json 0 --read-data
+[ "$(json_get "$T/check.json" 'j["packs_read"]')" -eq "$n" ] || fail "packs_read is not $n"
+[ "$(json_get "$T/check.json" 'j["errors"]')" -eq 0 ] || fail "errors on a clean repository"
+
+step "two whole-pack reads fail: both packs named as unreadable, the others still read"
+# the whole-pack reads come after every other read: count the reads to aim at them
+DSBACKUP_FAULTS='get/data:stall@every1:0ms' DSBACKUP_FAULTS_LOG="$T/gets.log" \
+    expect_rc 0 dsb -r "fault:$REPO" check --read-data
+g=$(wc -l <"$T/gets.log")
+DSBACKUP_FAULTS="get/data:fail@$((g - n + 1)),get/data:fail@$g" \
+    expect_rc 1 dsb -r "fault:$REPO" --json check --read-data
+cp "$OUT" "$T/check.json"
+cp "$ERR" "$T/check.err"
+[ "$(grep -c 'fault injected' "$T/check.err")" -eq 2 ] || fail "the two faults were not both hit"
+[ "$(named 'is unreadable' | wc -l)" -eq 2 ] || { show_output; fail "not both unreadable packs named"; }
+[ "$(json_get "$T/check.json" 'j["errors"]')" -eq 2 ] || fail "errors is not 2"
+[ "$(json_get "$T/check.json" 'j["packs_read"]')" -eq "$n" ] || fail "packs_read is not $n"
+expect_err 'check found 2 problem\(s\)'
+
+step "two damaged packs: both named, their hash and their blobs"
+objects data -printf '%s %p\n' | sort -n | tail -2 | cut -d' ' -f2 >"$T/victims"
+for p in $(cat "$T/victims"); do
+	size=$(stat -c %s "$p")
+	byte=$(od -An -tu1 -j $((size / 2)) -N1 "$p" | tr -d ' ')
+	printf "\\$(printf '%03o' $(((byte + 1) % 256)))" |
+	    dd of="$p" bs=1 seek=$((size / 2)) conv=notrunc status=none
+done
+xargs -n1 basename <"$T/victims" | sort >"$T/victims.ids"
+check_json 1 --read-data
+named 'does not hash to its name' >"$T/hash.ids"
+named 'blob [0-9a-f]{16} at offset [0-9]+ of pack .* is damaged' >"$T/blob.ids"
+cmp -s "$T/victims.ids" "$T/hash.ids" || { cat "$T/check.err"; fail "damaged packs not named by hash"; }
+cmp -s "$T/victims.ids" "$T/blob.ids" || { cat "$T/check.err"; fail "damaged blobs not named"; }
+errors=$(json_get "$T/check.json" 'j["errors"]')
+[ "$errors" -ge 4 ] || fail "expected at least 4 errors (2 hashes, 2 blobs), got $errors"
+expect_err "check found $errors problem\\(s\\)"
+
+step "--read-data-subset: only damaged packs named, among fewer packs read"
+for i in 1 2 3; do
+	rc=0
+	dsb --json check --read-data-subset 50% >"$T/check.json" 2>"$T/check.err" || rc=$?
+	case $rc in 0 | 1) ;; *) cat "$T/check.err"; fail "exit $rc" ;; esac
+	read_n=$(json_get "$T/check.json" 'j["packs_read"]')
+	[ "$read_n" -le "$n" ] || fail "read $read_n of $n packs"
+	for id in $(named 'does not hash to its name'); do
+		grep -qx "$id" "$T/victims.ids" || fail "an intact pack $id was named damaged"
+	done
+	if [ "$rc" -eq 1 ]; then
+		[ -n "$(named 'does not hash to its name')" ] || fail "exit 1 without a damaged pack named"
+	fi
+	note "subset run $i: $read_n packs read, exit $rc"
+done
