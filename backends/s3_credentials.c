@@ -24,8 +24,10 @@
 
 static void free_secret(char *s)
 {
-	if (s != NULL)
-		OPENSSL_clear_free(s, strlen(s));
+	if (s != NULL) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);   /* from malloc (dsb_strdup): not OPENSSL_free */
+	}
 }
 
 void s3_credentials_release(struct s3_credentials *c)

@@ -334,7 +334,8 @@ static int signature(const struct s3_sigv4_key *key, const char *date, const cha
 	r = 0;
 out:
 	OPENSSL_cleanse(k, sizeof(k));
-	OPENSSL_clear_free(secret, strlen(secret));
+	OPENSSL_cleanse(secret, strlen(secret));
+	free(secret);   /* from malloc: not OPENSSL_free */
 	return r;
 }
 

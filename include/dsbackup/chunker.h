@@ -19,14 +19,15 @@ struct dsb_chunker_params {
 
 /*
  * Defaults for new repositories (a repository keeps the parameters it was
- * created with).  Small enough that a database rewriting scattered 8 KiB
- * pages re-stores little: with 1 % of pages rewritten, 64/128 KiB/1 MiB
- * re-stores ~12 % of the bytes where 512 KiB/1 MiB/8 MiB re-stored ~45 %,
- * for ~1 % more repository bytes on the first backup (bench/README.md).
+ * created with); min = avg / 2 and max = 8 * avg, as --chunk-avg sets them.
+ * Small enough that a database rewriting scattered 8 KiB pages re-stores
+ * little: on the benchmark's docker set, 1 % of pages rewritten added 37 MB
+ * at 32/64/512 KiB, 64 MB at 64 KiB/128 KiB/1 MiB, for 0.9 % more repository
+ * bytes on the first backup (bench/README.md).
  */
-#define DSB_CHUNK_MIN_DEFAULT (64u * 1024)
-#define DSB_CHUNK_AVG_DEFAULT (128u * 1024)
-#define DSB_CHUNK_MAX_DEFAULT (1024u * 1024)
+#define DSB_CHUNK_MIN_DEFAULT (32u * 1024)
+#define DSB_CHUNK_AVG_DEFAULT (64u * 1024)
+#define DSB_CHUNK_MAX_DEFAULT (512u * 1024)
 
 struct dsb_chunker {
 	struct dsb_chunker_params p;

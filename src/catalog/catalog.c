@@ -15,6 +15,7 @@
 
 #define CATALOG_BUSY_TIMEOUT_MS 30000
 #define CATALOG_CACHE_KIB "32768"   /* SQLite page cache, KiB (PRAGMA cache_size) */
+#define CATALOG_CHECK_CACHE_KIB "1024"   /* the same, during the integrity check at open */
 
 static const char *const stmt_sql[CST_COUNT] = {
 	[CST_BEGIN] = "BEGIN IMMEDIATE",
@@ -307,12 +308,8 @@ static int open_db(struct dsb_catalog *c)
 		return r;
 	if ((r = catalog_exec(c, "PRAGMA synchronous = NORMAL", NULL, "setting synchronous")) != 0)
 		return r;
-	/*
-	 * Blob lookups by id land on random pages of the index: with SQLite's
-	 * default 2 MiB page cache, a backup re-reads most of them from the file.
-	 * The cache grows only as pages are read.
-	 */
-	if ((r = catalog_exec(c, "PRAGMA cache_size = -" CATALOG_CACHE_KIB, NULL,
+	/* the integrity check reads every page: through a small cache, so they are not all kept */
+	if ((r = catalog_exec(c, "PRAGMA cache_size = -" CATALOG_CHECK_CACHE_KIB, NULL,
 	    "setting the page cache size")) != 0)
 		return r;
 	return catalog_exec(c, "PRAGMA foreign_keys = ON", NULL, "enabling foreign keys");
@@ -351,6 +348,14 @@ int dsb_catalog_open(const char *path, const char *repo_id, struct dsb_catalog *
 	if ((r = open_db(c)) != 0)
 		goto out;
 	if ((r = catalog_check_integrity(c)) != 0)
+		goto out;
+	/*
+	 * Blob lookups by id land on random pages of the index: with SQLite's
+	 * default 2 MiB page cache, a backup re-reads most of them from the file.
+	 * The cache grows only as pages are read.
+	 */
+	if ((r = catalog_exec(c, "PRAGMA cache_size = -" CATALOG_CACHE_KIB, NULL,
+	    "setting the page cache size")) != 0)
 		goto out;
 	if ((r = catalog_migrate(c)) != 0)
 		goto out;

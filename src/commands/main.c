@@ -24,7 +24,7 @@ static const struct command commands[] = {
 	{ "init", cmd_init, "",
 	  "Create a repository at the URL given by -r or DSBACKUP_REPOSITORY.\n"
 	  "  --kdf-log2n N     scrypt cost (N = 2^N, default 17)\n"
-	  "  --chunk-avg BYTES average chunk size, a power of two (default 131072)\n"
+	  "  --chunk-avg BYTES average chunk size, a power of two (default 65536)\n"
 	  "  --pack-size BYTES target pack size (default 16777216)\n"
 	  "  --compression N   zstd level 1..19, 0 for none (default 3)\n" },
 	{ "backup", cmd_backup, "PATH... | --source SPEC... | --docker",

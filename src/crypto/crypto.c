@@ -66,6 +66,8 @@ int dsb_crypto_init(void)
 {
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return dsb_error_errno(DSB_ERR_IO, errno, "prctl(PR_SET_DUMPABLE)");
+	/* before OpenSSL's first allocation; without it, scrypt is slower and nothing else changes */
+	(void)dsb_crypto_set_allocator();
 	if (OPENSSL_init_crypto(0, NULL) != 1)
 		return dsb_crypto_error(DSB_ERR_CRYPTO, "OpenSSL initialisation");
 	return 0;

@@ -155,4 +155,11 @@ char *dsb_slot_b64(const uint8_t *p, size_t n);
 /* dsb_slot_aad_add(b, s): append ${s} and its NUL */
 int dsb_slot_aad_add(struct dsb_buf *b, const char *s);
 
+/*
+ * dsb_crypto_set_allocator(): OpenSSL allocates blocks of 4 MiB and more
+ * (scrypt's memory) as huge-page mappings (bigalloc.c).  Only before
+ * OpenSSL's first allocation; 0, or -1 when it is too late.
+ */
+int dsb_crypto_set_allocator(void);
+
 #endif

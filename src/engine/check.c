@@ -251,21 +251,32 @@ static int check_snapshot(void *arg, const char *id, uint64_t size)
 /*
  * ---- reading data ----
  * The listing thread picks the packs (all, or the subset) and queues them;
- * workers, each with its own buffers and blob opener, read each pack whole
- * and verify it.  The problems they find are logged at once and counted by
- * each worker; only a failure that stops the check (out of memory) is
- * handed back, and ends the listing.
+ * workers, each with its own buffers and blob opener, read each pack in
+ * segments, hash every byte in order and verify each blob once it is whole
+ * in the window.  A pack of at most one segment is one read, as before.  The
+ * problems they find are logged at once and counted by each worker; only a
+ * failure that stops the check (out of memory) is handed back, and ends the
+ * listing.
  */
 
 #define READ_QUEUE_PER_WORKER 2
-#define READ_MEMORY ((uint64_t)256 << 20)   /* whole packs held at once, at the configured pack size */
+#define READ_SEGMENT ((uint64_t)4 << 20)    /* a pack is read and hashed in pieces of this size */
+#define READ_TAIL ((uint64_t)64 << 10)      /* the first read of a pack's footer and trailer */
+
+struct pack_job {
+	uint8_t id[32];
+	uint64_t size;                /* as listed; 0 when the backend did not say */
+};
 
 struct data_worker {
 	struct data_pool *pool;
 	pthread_t thread;
 	int started;
 	struct dsb_blob_opener *opener;
-	struct dsb_buf pack, blob;
+	struct dsb_buf win;           /* pack bytes [win_off, win_off + win.len) */
+	struct dsb_buf seg, tail, blob;
+	struct dsb_sha256 *sha;       /* of pack bytes [0, read_to) */
+	uint64_t win_off, read_to;
 	uint64_t errors;              /* problems this worker found */
 };
 
@@ -274,7 +285,7 @@ struct data_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv_job;        /* a pack was queued, or closing */
 	pthread_cond_t cv_room;       /* a queued pack was taken, or a worker failed */
-	uint8_t (*queue)[32];         /* pack ids; entry i is queue[i % cap] */
+	struct pack_job *queue;       /* entry i is queue[i % cap] */
 	size_t cap, head, tail;
 	int closing;
 	int err;                      /* the first failure that stops the check */
@@ -294,58 +305,146 @@ static int pack_problem(struct data_worker *w, const char *detail, const char *f
 	return 0;
 }
 
-/* verify_blobs(w, id_hex, hdr, e, n): every blob of the pack in w->pack authenticates and matches its id */
-static void verify_blobs(struct data_worker *w, const char *id_hex, const struct dsb_pack_header *hdr,
-    const struct dsb_pack_entry *e, size_t n)
+/*
+ * read_on(w, name, size): pack bytes from read_to on, at most one segment
+ * (or all of them when ${size} is 0: the backend did not list it), appended
+ * to the window and hashed; 0 or an error.
+ */
+static int read_on(struct data_worker *w, const char *name, uint64_t size)
 {
-	char hex[65], what[160];
-	size_t i;
+	uint64_t n = size == 0 ? 0 : size - w->read_to < READ_SEGMENT ? size - w->read_to : READ_SEGMENT;
+	int r;
 
+	if ((r = dsb_backend_get(dsb_repo_backend(w->pool->repo), name, w->read_to, n, &w->seg)) != 0)
+		return r;
+	if (n != 0 && w->seg.len != n)
+		return dsb_error(DSB_ERR_CORRUPT, "short read: %zu of %llu bytes at offset %llu", w->seg.len,
+		    (unsigned long long)n, (unsigned long long)w->read_to);
+	if ((r = dsb_buf_append(&w->win, w->seg.data, w->seg.len)) != 0)
+		return r;
+	dsb_sha256_update(w->sha, w->seg.data, w->seg.len);
+	w->read_to += w->seg.len;
+	dsb_progress_bytes(w->seg.len);
+	return 0;
+}
+
+/* drop_before(w, off): forget the window's bytes before pack offset ${off} */
+static void drop_before(struct data_worker *w, uint64_t off)
+{
+	size_t n;
+
+	if (off <= w->win_off)
+		return;
+	n = off - w->win_off < w->win.len ? (size_t)(off - w->win_off) : w->win.len;
+	memmove(w->win.data, w->win.data + n, w->win.len - n);
+	w->win.len -= n;
+	w->win_off += n;
+}
+
+/*
+ * read_trailer(w, name, size, hdr, e, n): the pack's entries, from the
+ * window when it holds the whole pack, else from reads of its end; 0, or a
+ * problem (reported here: the caller skips the blobs), or out of memory.
+ */
+static int read_trailer(struct data_worker *w, const char *name, uint64_t size, const char *id_hex,
+    struct dsb_pack_header *hdr, struct dsb_pack_entry **e, size_t *n)
+{
+	struct dsb_backend *be = dsb_repo_backend(w->pool->repo);
+	const uint8_t *end;
+	uint64_t want;
+	uint32_t tlen;
+	int r = 0;
+
+	if (w->read_to == size) {
+		end = w->win.data + w->win.len;
+	} else {
+		want = size < READ_TAIL ? size : READ_TAIL;
+		if ((r = dsb_backend_get(be, name, size - want, want, &w->tail)) != 0 || w->tail.len != want)
+			goto unreadable;
+		end = w->tail.data + w->tail.len;
+	}
+	if (dsb_pack_parse_header(w->win.data, w->win.len, hdr) != 0 || size < DSB_PACK_FOOTER_LEN ||
+	    dsb_pack_parse_footer(end - DSB_PACK_FOOTER_LEN, DSB_PACK_FOOTER_LEN, size, &tlen) != 0)
+		goto damaged;
+	if (w->read_to != size && (uint64_t)tlen + DSB_PACK_FOOTER_LEN > w->tail.len) {
+		want = (uint64_t)tlen + DSB_PACK_FOOTER_LEN;
+		if ((r = dsb_backend_get(be, name, size - want, want, &w->tail)) != 0 || w->tail.len != want)
+			goto unreadable;
+		end = w->tail.data + w->tail.len;
+	}
+	if (dsb_pack_open_trailer(dsb_repo_keys(w->pool->repo), hdr, end - DSB_PACK_FOOTER_LEN - tlen, tlen,
+	    size, e, n) != 0)
+		goto damaged;
+	return 0;
+unreadable:
+	if (r == DSB_ERR_NOMEM)
+		return r;
+	if (r == 0)
+		dsb_error(DSB_ERR_CORRUPT, "short read of the pack's end");
+damaged:
+	pack_problem(w, dsb_errmsg(), "pack %s: trailer unreadable", id_hex);
+	return DSB_ERR_CORRUPT;
+}
+
+/*
+ * verify_pack(w, id, size): read pack ${id} and verify it: every byte
+ * hashes to its name, and every blob authenticates and matches its id; 0
+ * (problems counted) or a failure that stops the check.
+ */
+static int verify_pack(struct data_worker *w, const uint8_t id[32], uint64_t size)
+{
+	struct dsb_pack_header hdr;
+	struct dsb_pack_entry *e = NULL;
+	uint8_t digest[32];
+	char id_hex[65], name[80], hex[65], what[160];
+	size_t i, n = 0;
+	int r;
+
+	dsb_hex_encode(id, 32, id_hex);
+	dsb_repo_pack_name(id, name);
+	dsb_progress_file(id_hex);
+	dsb_buf_reset(&w->win);
+	w->win_off = w->read_to = 0;
+	/* one read of a small pack, or of a pack whose size is not known */
+	if ((r = read_on(w, name, size <= READ_SEGMENT ? 0 : size)) != 0)
+		goto unreadable;
+	if (size <= READ_SEGMENT)
+		size = w->read_to;
+	if ((r = read_trailer(w, name, size, id_hex, &hdr, &e, &n)) == DSB_ERR_NOMEM)
+		return r;
 	for (i = 0; i < n; i++) {
-		if (dsb_blob_open(w->opener, hdr, &e[i], w->pack.data + e[i].offset, &w->blob) == 0)
+		while (w->read_to < e[i].offset + e[i].stored_len) {
+			drop_before(w, e[i].offset);
+			if ((r = read_on(w, name, size)) != 0)
+				goto unreadable;
+		}
+		if (dsb_blob_open(w->opener, &hdr, &e[i], w->win.data + (e[i].offset - w->win_off),
+		    &w->blob) == 0)
 			continue;
 		dsb_hex_encode(e[i].id, 32, hex);
 		snprintf(what, sizeof(what), "%.16s at offset %llu of pack %s", hex,
 		    (unsigned long long)e[i].offset, id_hex);
 		pack_problem(w, dsb_errmsg(), "blob %s is damaged", what);
 	}
-}
-
-/* verify_pack(w, id): read pack ${id} whole and verify it; 0 (problems counted) or a failure that stops the check */
-static int verify_pack(struct data_worker *w, const uint8_t id[32])
-{
-	struct dsb_buf *a = &w->pack;
-	struct dsb_pack_header hdr;
-	struct dsb_pack_entry *e = NULL;
-	uint8_t digest[32];
-	char id_hex[65], name[80];
-	uint32_t tlen;
-	size_t n = 0;
-	int r;
-
-	dsb_hex_encode(id, 32, id_hex);
-	dsb_repo_pack_name(id, name);
-	dsb_progress_file(id_hex);
-	if ((r = dsb_backend_get(dsb_repo_backend(w->pool->repo), name, 0, 0, a)) != 0)
-		return r == DSB_ERR_NOMEM ? r : pack_problem(w, dsb_errmsg(), "pack %s is unreadable",
-		    id_hex);
-	dsb_progress_bytes(a->len);
-	dsb_sha256(a->data, a->len, digest);
+	/* the rest of the bytes, for the hash */
+	while (w->read_to < size) {
+		drop_before(w, w->read_to);
+		if ((r = read_on(w, name, size)) != 0)
+			goto unreadable;
+	}
+	free(e);
+	dsb_sha256_final(w->sha, digest);
 	if (memcmp(digest, id, 32) != 0)
 		pack_problem(w, NULL, "pack %s does not hash to its name (damaged)", id_hex);
-	if (dsb_pack_parse_header(a->data, a->len, &hdr) != 0 || a->len < DSB_PACK_FOOTER_LEN ||
-	    dsb_pack_parse_footer(a->data + a->len - DSB_PACK_FOOTER_LEN, DSB_PACK_FOOTER_LEN, a->len,
-	    &tlen) != 0 ||
-	    dsb_pack_open_trailer(dsb_repo_keys(w->pool->repo), &hdr,
-	    a->data + a->len - DSB_PACK_FOOTER_LEN - tlen, tlen, a->len, &e, &n) != 0)
-		return pack_problem(w, dsb_errmsg(), "pack %s: trailer unreadable", id_hex);
-	verify_blobs(w, id_hex, &hdr, e, n);
-	free(e);
 	return 0;
+unreadable:
+	free(e);
+	dsb_sha256_final(w->sha, digest);   /* resets it for the next pack */
+	return r == DSB_ERR_NOMEM ? r : pack_problem(w, dsb_errmsg(), "pack %s is unreadable", id_hex);
 }
 
-/* take_pack(p, id): wait for a queued pack; 0 once closing with nothing queued, or after a failure */
-static int take_pack(struct data_pool *p, uint8_t id[32])
+/* take_pack(p, job): wait for a queued pack; 0 once closing with nothing queued, or after a failure */
+static int take_pack(struct data_pool *p, struct pack_job *job)
 {
 	int got = 0;
 
@@ -353,7 +452,7 @@ static int take_pack(struct data_pool *p, uint8_t id[32])
 	while (p->head == p->tail && !p->closing && p->err == 0)
 		pthread_cond_wait(&p->cv_job, &p->mu);
 	if (p->head != p->tail && p->err == 0) {
-		memcpy(id, p->queue[p->head++ % p->cap], 32);
+		*job = p->queue[p->head++ % p->cap];
 		pthread_cond_signal(&p->cv_room);
 		got = 1;
 	}
@@ -365,11 +464,11 @@ static void *data_worker_main(void *arg)
 {
 	struct data_worker *w = arg;
 	struct data_pool *p = w->pool;
-	uint8_t id[32];
+	struct pack_job job;
 	int r;
 
-	while (take_pack(p, id)) {
-		if ((r = verify_pack(w, id)) == 0)
+	while (take_pack(p, &job)) {
+		if ((r = verify_pack(w, job.id, job.size)) == 0)
 			continue;
 		pthread_mutex_lock(&p->mu);
 		if (p->err == 0) {
@@ -384,8 +483,8 @@ static void *data_worker_main(void *arg)
 	return NULL;
 }
 
-/* pool_submit(p, id): queue one pack, waiting for room; 0, or a worker's failure (reported here) */
-static int pool_submit(struct data_pool *p, const uint8_t id[32])
+/* pool_submit(p, job): queue one pack, waiting for room; 0, or a worker's failure (reported here) */
+static int pool_submit(struct data_pool *p, const struct pack_job *job)
 {
 	int r;
 
@@ -393,7 +492,7 @@ static int pool_submit(struct data_pool *p, const uint8_t id[32])
 	while (p->tail - p->head >= p->cap && p->err == 0)
 		pthread_cond_wait(&p->cv_room, &p->mu);
 	if ((r = p->err) == 0) {
-		memcpy(p->queue[p->tail++ % p->cap], id, 32);
+		p->queue[p->tail++ % p->cap] = *job;
 		pthread_cond_signal(&p->cv_job);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -418,10 +517,14 @@ static int pool_start(struct data_pool *p, struct dsb_repo *repo, int workers)
 	for (i = 0; i < workers; i++) {
 		w = &p->workers[i];
 		w->pool = p;
-		dsb_buf_init(&w->pack, (size_t)DSB_PACK_MAX);
+		dsb_buf_init(&w->win, (size_t)DSB_PACK_MAX);
+		dsb_buf_init(&w->seg, (size_t)DSB_PACK_MAX);
+		dsb_buf_init(&w->tail, (size_t)DSB_PACK_MAX);
 		dsb_buf_init(&w->blob, (size_t)DSB_BLOB_RAW_MAX + 64);
 		if ((r = dsb_blob_opener_new(dsb_repo_keys(repo), &w->opener)) != 0)
 			return r;
+		if ((w->sha = dsb_sha256_new()) == NULL)
+			return dsb_error(DSB_ERR_NOMEM, "out of memory");
 		if (pthread_create(&w->thread, NULL, data_worker_main, w) != 0)
 			return dsb_error(DSB_ERR_INTERNAL, "cannot start a thread to read packs");
 		w->started = 1;
@@ -447,8 +550,11 @@ static int pool_stop(struct data_pool *p, uint64_t *errors)
 			pthread_join(p->workers[k].thread, NULL);
 		*errors += p->workers[k].errors;
 		dsb_blob_opener_free(p->workers[k].opener);
-		dsb_buf_release(&p->workers[k].pack);
+		dsb_buf_release(&p->workers[k].win);
+		dsb_buf_release(&p->workers[k].seg);
+		dsb_buf_release(&p->workers[k].tail);
 		dsb_buf_release(&p->workers[k].blob);
+		dsb_sha256_free(p->workers[k].sha);
 	}
 	r = p->err != 0 ? dsb_error(p->err, "%s", p->errmsg) : 0;
 	pthread_mutex_destroy(&p->mu);
@@ -463,27 +569,24 @@ static int pool_stop(struct data_pool *p, uint64_t *errors)
 static int queue_pack(void *arg, const char *id_hex, uint64_t size)
 {
 	struct checker *c = arg;
-	uint8_t id[32];
+	struct pack_job job;
 
-	(void)size;
 	if (c->o->subset > 0 && c->o->subset < 1 &&
 	    (double)random() / ((double)RAND_MAX + 1.0) >= c->o->subset)
 		return 0;
-	if (dsb_hex_decode(id_hex, id, 32) != 0)
+	if (dsb_hex_decode(id_hex, job.id, 32) != 0)
 		return 0;
+	job.size = size;
 	c->st->packs_read++;
-	return pool_submit(c->pool, id);
+	return pool_submit(c->pool, &job);
 }
 
-/* read_data(c): read and verify the packs chosen, with workers (fewer when packs are large) */
+/* read_data(c): read and verify the packs chosen, with workers */
 static int read_data(struct checker *c)
 {
-	uint64_t pack_size = dsb_repo_config(c->s->repo)->pack_size;
 	struct data_pool pool;
 	int workers = dsb_reader_workers(), r, r2;
 
-	while (workers > 1 && (uint64_t)workers * pack_size > READ_MEMORY)
-		workers--;
 	if ((r = pool_start(&pool, c->s->repo, workers)) == 0) {
 		c->pool = &pool;
 		r = dsb_repo_list(c->s->repo, "data", queue_pack, c);

@@ -33,8 +33,8 @@
 #include "reader.h"
 
 #define MAX_DEPTH 1024
-#define READ_SLOTS 64                          /* blobs read ahead */
-#define READ_BUDGET ((uint64_t)32 << 20)       /* raw bytes read ahead */
+#define READ_SLOTS 32                          /* blobs read ahead */
+#define READ_BUDGET ((uint64_t)16 << 20)       /* raw bytes read ahead */
 #define LEVEL_FDS_MAX 64                       /* directories held open, from the target down */
 #define TAG(child, blob) ((uint64_t)(child) << 32 | (uint64_t)(blob))
 

@@ -4,7 +4,9 @@
 # right: a clean repository reads every pack once (packs_read), two packs
 # failing to be read are both named, two damaged packs are both named
 # (their hash and their damaged blobs), and --read-data-subset names only
-# damaged packs among those it picked.
+# damaged packs among those it picked.  Packs larger than one read are read
+# in pieces: damage in a later piece, in the trailer, a piece read short and
+# a pack cut short are each named.
 . "$(dirname "$0")/lib.sh"
 
 S="$T/src"
@@ -88,3 +90,56 @@ for i in 1 2 3; do
 	fi
 	note "subset run $i: $read_n packs read, exit $rc"
 done
+
+step "packs larger than one read (4 MiB) are read in pieces: every byte hashed, blobs across the pieces"
+S2="$T/src2"
+mkdir -p "$S2"
+for i in $(seq 1 14); do
+	random_file "$S2/file$i" 2000000
+done
+export DSBACKUP_REPOSITORY="$T/big"
+init_repo "$T/big" --pack-size 10485760
+backup_json "$S2"
+mapfile -t big < <(find "$T/big/data" -type f -size +6M | sort)
+[ "${#big[@]}" -ge 2 ] || fail "expected two packs of more than 6 MiB, got ${#big[@]}"
+nb=$(find "$T/big/data" -type f | wc -l)
+check_json 0 --read-data
+[ "$(json_get "$T/check.json" 'j["packs_read"]')" -eq "$nb" ] || fail "packs_read is not $nb"
+# a byte in the second piece of one pack, a byte of the trailer of another
+flip_at() {
+	local byte
+
+	byte=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf '%03o' $(((byte + 1) % 256)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+cp "${big[0]}" "$T/big0.orig"
+cp "${big[1]}" "$T/big1.orig"
+flip_at "${big[0]}" $((6 << 20))
+flip_at "${big[1]}" $(($(stat -c %s "${big[1]}") - 40))
+check_json 1 --read-data
+id0=$(basename "${big[0]}") id1=$(basename "${big[1]}")
+[ "$(named 'does not hash to its name' | tr '\n' ' ')" = "$(printf '%s\n' "$id0" "$id1" | sort | tr '\n' ' ')" ] ||
+    { cat "$T/check.err"; fail "the two damaged big packs are not both named by hash"; }
+[ "$(named 'blob [0-9a-f]{16} at offset [0-9]+ of pack .* is damaged')" = "$id0" ] ||
+    { cat "$T/check.err"; fail "the damaged blob in the second piece is not named"; }
+[ "$(named 'trailer unreadable')" = "$id1" ] || { cat "$T/check.err"; fail "the damaged trailer is not named"; }
+# 5: the trailer is also found damaged by the structure check that comes first
+[ "$(json_get "$T/check.json" 'j["errors"]')" -eq 5 ] || { cat "$T/check.err"; fail "errors is not 5"; }
+cp "$T/big0.orig" "${big[0]}"
+cp "$T/big1.orig" "${big[1]}"
+check_json 0 --read-data
+
+step "big packs: a piece read short, a pack cut short: named as unreadable"
+DSBACKUP_FAULTS='get/data:stall@every1:0ms' DSBACKUP_FAULTS_LOG="$T/gets2.log" \
+    expect_rc 0 dsb -r "fault:$T/big" check --read-data
+g=$(wc -l <"$T/gets2.log")
+# the last read of all is the last piece of a big pack (a pack's end is read right after its first piece)
+DSBACKUP_FAULTS="get/data:short@$g" expect_rc 1 dsb -r "fault:$T/big" --json check --read-data
+cp "$OUT" "$T/check.json"
+cp "$ERR" "$T/check.err"
+[ "$(named 'is unreadable.*short read' | wc -l)" -eq 1 ] || { cat "$T/check.err"; fail "the short piece is not named"; }
+[ "$(json_get "$T/check.json" 'j["errors"]')" -eq 1 ] || { cat "$T/check.err"; fail "errors is not 1"; }
+truncate -s $((7 << 20)) "${big[0]}"
+check_json 1 --read-data
+[ "$(named 'does not hash to its name')" = "$id0" ] || { cat "$T/check.err"; fail "the cut pack is not named by hash"; }
+[ "$(named 'trailer unreadable')" = "$id0" ] || { cat "$T/check.err"; fail "the cut pack's trailer is not named"; }

@@ -1,7 +1,9 @@
 /*
  * check_crypto.c: known answers for every primitive (NIST GCM, RFC 4231,
  * RFC 5869, FIPS 180 "abc"), the derivations of crypto.h recomputed here
- * with raw EVP calls, tamper detection, key slots and secrets.
+ * with raw EVP calls, tamper detection, key slots and secrets.  main()
+ * installs the program's OpenSSL allocator first, as dsbackup's does, so
+ * every test runs on it; the "allocator" case checks it directly.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 
 #include <jansson.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -856,11 +859,104 @@ START_TEST(test_secret_prompt_pty)
 }
 END_TEST
 
+/* ---- the OpenSSL allocator (bigalloc.c) ---- */
+
+/* vm_flags_of(p): the VmFlags line of the mapping holding ${p}, from /proc/self/smaps; "" if none */
+static void vm_flags_of(const void *p, char *out, size_t n)
+{
+	unsigned long lo, hi, at = (unsigned long)(uintptr_t)p;
+	char line[512];
+	int inside = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	out[0] = '\0';
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			inside = at >= lo && at < hi;
+		else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(out, n, "%s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 31 + seed);
+}
+
+static int filled(const unsigned char *p, size_t n, unsigned seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != (unsigned char)(i * 31 + seed))
+			return 0;
+	return 1;
+}
+
+START_TEST(test_bigalloc_large_blocks)
+{
+	const size_t mib = (size_t)1 << 20;
+	unsigned char *p, *q;
+	char flags[256];
+
+	/* a large block is its own mapping, advised for huge pages */
+	p = OPENSSL_malloc(8 * mib);
+	ck_assert_ptr_nonnull(p);
+	fill(p, 8 * mib, 1);
+	vm_flags_of(p, flags, sizeof(flags));
+	/* a kernel without transparent huge pages refuses the advice, and that is all */
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0)
+		ck_assert_msg(strstr(flags, " hg") != NULL, "no MADV_HUGEPAGE on an 8 MiB block: VmFlags%s", flags);
+	/* growing and shrinking keep the contents */
+	q = OPENSSL_realloc(p, 12 * mib);
+	ck_assert_ptr_nonnull(q);
+	ck_assert(filled(q, 8 * mib, 1));
+	p = OPENSSL_realloc(q, mib / 2);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(filled(p, mib / 2, 1));
+	q = OPENSSL_realloc(p, 6 * mib);
+	ck_assert_ptr_nonnull(q);
+	ck_assert(filled(q, mib / 2, 1));
+	OPENSSL_clear_free(q, 6 * mib);
+	/* a small block is malloc's: either free releases it */
+	p = OPENSSL_malloc(100);
+	ck_assert_ptr_nonnull(p);
+	fill(p, 100, 2);
+	free(p);
+	OPENSSL_free(NULL);
+}
+END_TEST
+
+/* RFC 7914 section 12, the vector whose memory (16 MiB) comes from a mapped block */
+START_TEST(test_bigalloc_scrypt_vector)
+{
+	static const uint8_t want[64] = {
+		0x70, 0x23, 0xbd, 0xcb, 0x3a, 0xfd, 0x73, 0x48, 0x46, 0x1c, 0x06, 0xcd, 0x81, 0xfd, 0x38, 0xeb,
+		0xfd, 0xa8, 0xfb, 0xba, 0x90, 0x4f, 0x8e, 0x3e, 0xa9, 0xb5, 0x43, 0xf6, 0x54, 0x5d, 0xa1, 0xf2,
+		0xd5, 0x43, 0x29, 0x55, 0x61, 0x3f, 0x0f, 0xcf, 0x62, 0xd4, 0x97, 0x05, 0x24, 0x2a, 0x9a, 0xf9,
+		0xe6, 0x1e, 0x85, 0xdc, 0x0d, 0x65, 0x1e, 0x40, 0xdf, 0xcf, 0x01, 0x7b, 0x45, 0x57, 0x58, 0x87,
+	};
+	uint8_t got[64];
+
+	ck_assert_int_eq(EVP_PBE_scrypt("pleaseletmein", 13, (const unsigned char *)"SodiumChloride", 14,
+	    16384, 8, 1, 64 << 20, got, sizeof(got)), 1);
+	ck_assert_mem_eq(got, want, sizeof(want));
+}
+END_TEST
+
 static Suite *crypto_suite(void)
 {
 	Suite *s = suite_create("crypto");
 	TCase *prim = tcase_create("primitives"), *keys = tcase_create("keys");
 	TCase *slots = tcase_create("keyslots"), *secrets = tcase_create("secrets");
+	TCase *alloc = tcase_create("allocator");
 
 	tcase_add_test(prim, test_sha256_abc);
 	tcase_add_test(prim, test_hmac_rfc4231);
@@ -887,15 +983,25 @@ static Suite *crypto_suite(void)
 	suite_add_tcase(s, prim);
 	suite_add_tcase(s, keys);
 	suite_add_tcase(s, slots);
+	tcase_add_test(alloc, test_bigalloc_large_blocks);
+	tcase_add_test(alloc, test_bigalloc_scrypt_vector);
+	tcase_set_timeout(alloc, 60);
 	suite_add_tcase(s, secrets);
+	suite_add_tcase(s, alloc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(crypto_suite());
+	SRunner *sr;
 	int failed;
 
+	/* before OpenSSL's first allocation, as in dsbackup's main() */
+	if (dsb_crypto_set_allocator() != 0) {
+		fprintf(stderr, "check_crypto: cannot install the OpenSSL allocator\n");
+		return EXIT_FAILURE;
+	}
+	sr = srunner_create(crypto_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
