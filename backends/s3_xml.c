@@ -418,18 +418,11 @@ static int list_add(struct list_doc *d)
 
 	if (d->key == NULL || !d->have_size)
 		return dsb_error(DSB_ERR_CORRUPT, "listing: <Contents> without <Key> or <Size>");
-	if (pg->count == pg->cap) {
-		size_t cap = pg->cap == 0 ? 64 : 2 * pg->cap;
-		struct s3_list_entry *e;
-
-		if (cap > XML_MAX_LIST_ENTRIES)
-			return dsb_error(DSB_ERR_CORRUPT, "listing: more than %d entries in one page",
-			    XML_MAX_LIST_ENTRIES);
-		if ((e = realloc(pg->entries, cap * sizeof(*e))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		pg->entries = e;
-		pg->cap = cap;
-	}
+	if (pg->count >= XML_MAX_LIST_ENTRIES)
+		return dsb_error(DSB_ERR_CORRUPT, "listing: more than %d entries in one page",
+		    XML_MAX_LIST_ENTRIES);
+	if (DSB_GROW(pg->entries, pg->cap, pg->count, "a listing") != 0)
+		return DSB_ERR_NOMEM;
 	pg->entries[pg->count].key = d->key;
 	pg->entries[pg->count].size = d->size;
 	pg->count++;

@@ -45,6 +45,17 @@ static inline uint64_t dsb_get_le64(const uint8_t *p)
 /* dsb_mul_ok(a, b, out): *out = a*b; 0 if it fits in size_t, else DSB_ERR_LIMIT. */
 int dsb_mul_ok(size_t a, size_t b, size_t *out);
 
+/*
+ * DSB_GROW(arr, cap, n, what): room in array ${arr} (a pointer lvalue, with
+ * ${cap} elements allocated; ${cap} a size_t lvalue) for element index ${n}.
+ * When full, the capacity doubles (from 16) and ${arr} is reallocated; on
+ * failure it is left as it was.  0, or DSB_ERR_NOMEM naming ${what}.  ${arr}
+ * and ${cap} are evaluated more than once.
+ */
+#define DSB_GROW(arr, cap, n, what) \
+	((size_t)(n) < (cap) ? 0 : dsb_grow((void *)&(arr), &(cap), (size_t)(n), sizeof(*(arr)), (what)))
+int dsb_grow(void *arrp, size_t *cap, size_t n, size_t size, const char *what);
+
 /* dsb_write_all(fd, p, n, path): write everything, retrying on EINTR. */
 int dsb_write_all(int fd, const void *p, size_t n, const char *path);
 

@@ -298,7 +298,7 @@ static int cmp_names(const void *a, const void *b)
 static int read_names(const char *path, char ***names, size_t *count)
 {
 	struct dirent *de;
-	char **v = NULL, **p;
+	char **v = NULL;
 	size_t n = 0, cap = 0;
 	DIR *d;
 	int r = 0;
@@ -309,14 +309,8 @@ static int read_names(const char *path, char ***names, size_t *count)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if ((p = realloc(v, cap * sizeof(*v))) == NULL) {
-				r = dsb_error(DSB_ERR_NOMEM, "out of memory");
-				break;
-			}
-			v = p;
-		}
+		if ((r = DSB_GROW(v, cap, n, "directory entries")) != 0)
+			break;
 		if ((v[n] = dsb_strdup(de->d_name)) == NULL) {
 			r = DSB_ERR_NOMEM;
 			break;

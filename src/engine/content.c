@@ -96,18 +96,10 @@ const char *dsb_links_find(const struct dsb_links *l, const struct dsb_node *n)
 
 int dsb_links_add(struct dsb_links *l, const struct dsb_node *n, const char *path)
 {
-	struct dsb_link *p;
-	size_t ncap;
-
 	if (n->nlink <= 1 || !n->has_hash)
 		return 0;
-	if (l->n == l->cap) {
-		ncap = l->cap ? l->cap * 2 : 16;
-		if ((p = realloc(l->v, ncap * sizeof(*p))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		l->v = p;
-		l->cap = ncap;
-	}
+	if (DSB_GROW(l->v, l->cap, l->n, "the list of hard links") != 0)
+		return DSB_ERR_NOMEM;
 	if ((l->v[l->n].path = dsb_strdup(path)) == NULL)
 		return DSB_ERR_NOMEM;
 	l->v[l->n].dev = n->dev;

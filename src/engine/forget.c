@@ -118,17 +118,10 @@ static int collect_one(void *arg, const struct dsb_catalog_snapshot *cs)
 {
 	struct collect *c = arg;
 	struct fsnap *f;
-	void *p;
 	int r;
 
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 64;
-
-		if ((p = realloc(c->v, ncap * sizeof(*c->v))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		c->v = p;
-		c->cap = ncap;
-	}
+	if (DSB_GROW(c->v, c->cap, c->n, "the list of snapshots") != 0)
+		return DSB_ERR_NOMEM;
 	f = &c->v[c->n];
 	memset(f, 0, sizeof(*f));
 	if ((r = dsb_snapshot_parse(cs->id, cs->json, &f->snap)) != 0)

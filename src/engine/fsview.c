@@ -171,21 +171,6 @@ struct loading {
 	size_t nhosts, ngroups, caphosts, capgroups;
 };
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	void *np;
-	size_t ncap;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	if ((np = realloc(*p, ncap * size)) == NULL)
-		return dsb_error(DSB_ERR_NOMEM, "out of memory listing snapshots");
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 /* note_key(keys, n, cap, name, idx): ${idx} (newer than all before) is the newest of ${name} */
 static int note_key(struct view_key **keys, size_t *n, size_t *cap, const char *name, size_t idx)
 {
@@ -196,7 +181,7 @@ static int note_key(struct view_key **keys, size_t *n, size_t *cap, const char *
 			(*keys)[i].newest = idx;
 			return 0;
 		}
-	if (grow((void **)keys, cap, *n, sizeof(**keys)) != 0)
+	if (DSB_GROW(*keys, *cap, *n, "the snapshot tree") != 0)
 		return DSB_ERR_NOMEM;
 	if (((*keys)[*n].name = dsb_strdup(name)) == NULL)
 		return DSB_ERR_NOMEM;
@@ -211,7 +196,7 @@ static int load_snapshot(void *arg, const struct dsb_catalog_snapshot *cs)
 	char ts[64], *group;
 	int r;
 
-	if (grow((void **)&l->snaps, &l->cap, l->n, sizeof(*l->snaps)) != 0)
+	if (DSB_GROW(l->snaps, l->cap, l->n, "the snapshot tree") != 0)
 		return DSB_ERR_NOMEM;
 	vs = &l->snaps[l->n];
 	memset(vs, 0, sizeof(*vs));

@@ -81,16 +81,10 @@ static struct imp_ent *ent_find(struct imp_ent *d, char *name)
 
 static struct imp_ent *ent_add(struct imp_ent *d, const char *name)
 {
-	struct imp_ent *e, **p;
-	size_t ncap;
+	struct imp_ent *e;
 
-	if (d->nkids == d->capkids) {
-		ncap = d->capkids ? d->capkids * 2 : 8;
-		if ((p = realloc(d->kids, ncap * sizeof(*p))) == NULL)
-			return NULL;
-		d->kids = p;
-		d->capkids = ncap;
-	}
+	if (DSB_GROW(d->kids, d->capkids, d->nkids, "directory entries") != 0)
+		return NULL;
 	if ((e = calloc(1, sizeof(*e))) == NULL || (e->node.name = dsb_strdup(name)) == NULL) {
 		free(e);
 		return NULL;

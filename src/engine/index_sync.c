@@ -28,17 +28,10 @@ struct id_list {
 static int collect_id(void *arg, const char *id, uint64_t size)
 {
 	struct id_list *l = arg;
-	void *p;
 
 	(void)size;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 64;
-
-		if ((p = realloc(l->ids, ncap * sizeof(*l->ids))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		l->ids = p;
-		l->cap = ncap;
-	}
+	if (DSB_GROW(l->ids, l->cap, l->n, "the list of index objects") != 0)
+		return DSB_ERR_NOMEM;
 	snprintf(l->ids[l->n++], DSB_ID_HEX, "%s", id);
 	return 0;
 }

@@ -94,16 +94,8 @@ struct pruner {
 
 static int id_vec_add(struct id_vec *v, const char *id)
 {
-	void *p;
-
-	if (v->n == v->cap) {
-		size_t ncap = v->cap ? v->cap * 2 : 32;
-
-		if ((p = realloc(v->v, ncap * sizeof(*v->v))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		v->v = p;
-		v->cap = ncap;
-	}
+	if (DSB_GROW(v->v, v->cap, v->n, "a list of ids") != 0)
+		return DSB_ERR_NOMEM;
 	snprintf(v->v[v->n++], DSB_ID_HEX, "%s", id);
 	return 0;
 }

@@ -60,18 +60,10 @@ static int set_has(const struct keyid_set *s, const char *k)
 
 static int set_add(struct keyid_set *s, const char *k)
 {
-	void *p;
-	size_t cap;
-
 	if (set_has(s, k))
 		return 0;
-	if (s->n == s->cap) {
-		cap = s->cap ? 2 * s->cap : 16;
-		if ((p = realloc(s->v, cap * sizeof(*s->v))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		s->v = p;
-		s->cap = cap;
-	}
+	if (DSB_GROW(s->v, s->cap, s->n, "the set of key ids") != 0)
+		return DSB_ERR_NOMEM;
 	snprintf(s->v[s->n++], sizeof(s->v[0]), "%s", k);
 	return 0;
 }

@@ -378,16 +378,8 @@ static int restore_file(struct restorer *r, struct archive_entry *e, struct leve
 
 static int remember_existing_dir(struct restorer *r, const struct dsb_node *n, const char *rel)
 {
-	struct existing_dir *p;
-
-	if (r->ndirs == r->capdirs) {
-		size_t ncap = r->capdirs ? r->capdirs * 2 : 16;
-
-		if ((p = realloc(r->dirs, ncap * sizeof(*p))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		r->dirs = p;
-		r->capdirs = ncap;
-	}
+	if (DSB_GROW(r->dirs, r->capdirs, r->ndirs, "the list of existing directories") != 0)
+		return DSB_ERR_NOMEM;
 	if ((r->dirs[r->ndirs].path = dsb_strdup(rel)) == NULL)
 		return DSB_ERR_NOMEM;
 	r->dirs[r->ndirs].mtime = n->mtime;

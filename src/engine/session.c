@@ -114,17 +114,10 @@ static int sync_index_one(void *arg, const char *id, uint64_t size)
 static int collect_snapshot(void *arg, const char *id, uint64_t size)
 {
 	struct sync_ctx *c = arg;
-	char **p;
 
 	(void)size;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 64;
-
-		if ((p = realloc(c->ids, ncap * sizeof(*p))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		c->ids = p;
-		c->cap = ncap;
-	}
+	if (DSB_GROW(c->ids, c->cap, c->n, "the list of snapshots") != 0)
+		return DSB_ERR_NOMEM;
 	if ((c->ids[c->n] = dsb_strdup(id)) == NULL)
 		return DSB_ERR_NOMEM;
 	c->n++;

@@ -16,22 +16,6 @@
 #define KEYSLOT_MAX (64 * 1024)
 #define MAX_SHARES 255
 
-/* grow(v, cap, n, size): room for one more element of ${size} bytes after ${n} in *${v} */
-static int grow(void *v, size_t *cap, size_t n, size_t size)
-{
-	void **pv = v, *p;
-	size_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? 2 * *cap : 16;
-	if ((p = realloc(*pv, c * size)) == NULL)
-		return dsb_error(DSB_ERR_NOMEM, "out of memory for the list of key slots");
-	*pv = p;
-	*cap = c;
-	return 0;
-}
-
 const char *dsb_repo_opened_slot(const struct dsb_repo *r)
 {
 	return r->opened_slot;
@@ -219,7 +203,7 @@ static int collect_ring_slot(struct slot_walk *w, const char *id, const struct d
 	(void)id;
 	if (strcmp(info->type, "keyring") != 0 && strcmp(info->type, "run-key") != 0)
 		return 0;
-	if ((rc = grow(&l->v, &l->cap, l->n, sizeof(*l->v))) != 0)
+	if ((rc = DSB_GROW(l->v, l->cap, l->n, "the list of key slots")) != 0)
 		return rc;
 	dsb_buf_init(&l->v[l->n], KEYSLOT_MAX);
 	if (dsb_buf_append(&l->v[l->n], b->data, b->len) != 0)
@@ -616,7 +600,7 @@ static int collect_slot(void *arg, const char *id, const struct dsb_keyslot_info
 	struct slot_list *l = arg;
 	int rc;
 
-	if ((rc = grow(&l->v, &l->cap, l->n, sizeof(*l->v))) != 0)
+	if ((rc = DSB_GROW(l->v, l->cap, l->n, "the list of key slots")) != 0)
 		return rc;
 	snprintf(l->v[l->n].id, sizeof(l->v[l->n].id), "%s", id);
 	l->v[l->n].info = *info;

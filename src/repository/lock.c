@@ -179,17 +179,11 @@ static int unfinished_add(void *arg, const char *name, const char *handle)
 {
 	struct unfinished *u = arg;
 	struct unfinished_upload *v;
-	size_t cap;
 
 	if (u->n == LOCK_UNFINISHED_MAX)
 		return 0;  /* the next run takes the rest */
-	if (u->n == u->cap) {
-		cap = u->cap == 0 ? 16 : u->cap * 2;
-		if ((v = realloc(u->v, cap * sizeof(*v))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory");
-		u->v = v;
-		u->cap = cap;
-	}
+	if (DSB_GROW(u->v, u->cap, u->n, "the list of unfinished uploads") != 0)
+		return DSB_ERR_NOMEM;
 	v = &u->v[u->n];
 	v->name = dsb_strdup(name);
 	v->handle = dsb_strdup(handle);

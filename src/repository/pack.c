@@ -127,16 +127,8 @@ size_t dsb_pack_writer_count(const struct dsb_pack_writer *w)
 
 static int push_entry(struct dsb_pack_writer *w, const struct dsb_pack_entry *e)
 {
-	struct dsb_pack_entry *p;
-	size_t ncap;
-
-	if (w->n == w->cap) {
-		ncap = w->cap ? w->cap * 2 : 256;
-		if ((p = realloc(w->entries, ncap * sizeof(*p))) == NULL)
-			return dsb_error(DSB_ERR_NOMEM, "out of memory for pack entries");
-		w->entries = p;
-		w->cap = ncap;
-	}
+	if (DSB_GROW(w->entries, w->cap, w->n, "pack entries") != 0)
+		return DSB_ERR_NOMEM;
 	w->entries[w->n++] = *e;
 	return 0;
 }

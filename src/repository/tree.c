@@ -67,21 +67,13 @@ void dsb_tree_release(struct dsb_tree *t)
 struct dsb_node *dsb_tree_add(struct dsb_tree *t)
 {
 	struct dsb_node *p;
-	size_t ncap;
 
 	if (t->n >= DSB_TREE_MAX_NODES) {
 		dsb_error(DSB_ERR_LIMIT, "more than %d entries in one directory", DSB_TREE_MAX_NODES);
 		return NULL;
 	}
-	if (t->n == t->cap) {
-		ncap = t->cap ? t->cap * 2 : 16;
-		if ((p = realloc(t->nodes, ncap * sizeof(*p))) == NULL) {
-			dsb_error(DSB_ERR_NOMEM, "out of memory for tree nodes");
-			return NULL;
-		}
-		t->nodes = p;
-		t->cap = ncap;
-	}
+	if (DSB_GROW(t->nodes, t->cap, t->n, "tree nodes") != 0)
+		return NULL;
 	p = &t->nodes[t->n++];
 	memset(p, 0, sizeof(*p));
 	return p;

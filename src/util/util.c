@@ -71,6 +71,29 @@ int dsb_mul_ok(size_t a, size_t b, size_t *out)
 	return 0;
 }
 
+int dsb_grow(void *arrp, size_t *cap, size_t n, size_t size, const char *what)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *old, *p;
+
+	while (ncap <= n) {
+		if (ncap > SIZE_MAX / 2)
+			goto nomem;
+		ncap *= 2;
+	}
+	if (size != 0 && ncap > SIZE_MAX / size)
+		goto nomem;
+	/* the pointer is copied, not read through a void ** (it may be any object pointer) */
+	memcpy(&old, arrp, sizeof(old));
+	if ((p = realloc(old, ncap * size)) == NULL)
+		goto nomem;
+	memcpy(arrp, &p, sizeof(p));
+	*cap = ncap;
+	return 0;
+nomem:
+	return dsb_error(DSB_ERR_NOMEM, "out of memory for %s", what);
+}
+
 int dsb_write_all(int fd, const void *p, size_t n, const char *path)
 {
 	const uint8_t *q = p;

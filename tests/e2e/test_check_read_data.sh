@@ -9,11 +9,18 @@
 # a pack cut short are each named.
 . "$(dirname "$0")/lib.sh"
 
+# random_files DIR COUNT SIZE: COUNT files of SIZE random bytes in DIR
+random_files() {
+	local i
+
+	mkdir -p "$1"
+	for i in $(seq 1 "$2"); do
+		random_file "$1/file$i" "$3"
+	done
+}
+
 S="$T/src"
-mkdir -p "$S"
-for i in $(seq 1 12); do
-	random_file "$S/file$i" 700000
-done
+random_files "$S" 12 700000
 export DSBACKUP_REPOSITORY="$REPO"
 init_repo --pack-size 1048576
 backup_json "$S"
@@ -93,10 +100,7 @@ done
 
 step "packs larger than one read (4 MiB) are read in pieces: every byte hashed, blobs across the pieces"
 S2="$T/src2"
-mkdir -p "$S2"
-for i in $(seq 1 14); do
-	random_file "$S2/file$i" 2000000
-done
+random_files "$S2" 14 2000000
 export DSBACKUP_REPOSITORY="$T/big"
 init_repo "$T/big" --pack-size 10485760
 backup_json "$S2"
