@@ -2,7 +2,7 @@
  * check.c: verify a repository from the backend alone.  A throwaway catalog
  * is built from the index objects; then every indexed pack must exist and
  * its trailer agree with the index, every snapshot's trees must resolve to
- * indexed blobs, and with --read-data every pack is read whole: its SHA-256
+ * indexed blobs, and with --read-data every pack is read: its SHA-256
  * must equal its name and every blob must authenticate and match its id
  * (several packs at once, by worker threads).
  */
@@ -261,7 +261,6 @@ static int check_snapshot(void *arg, const char *id, uint64_t size)
 
 #define READ_QUEUE_PER_WORKER 2
 #define READ_SEGMENT ((uint64_t)4 << 20)    /* a pack is read and hashed in pieces of this size */
-#define READ_TAIL ((uint64_t)64 << 10)      /* the first read of a pack's footer and trailer */
 
 struct pack_job {
 	uint8_t id[32];
@@ -274,7 +273,7 @@ struct data_worker {
 	int started;
 	struct dsb_blob_opener *opener;
 	struct dsb_buf win;           /* pack bytes [win_off, win_off + win.len) */
-	struct dsb_buf seg, tail, blob;
+	struct dsb_buf seg, blob;
 	struct dsb_sha256 *sha;       /* of pack bytes [0, read_to) */
 	uint64_t win_off, read_to;
 	uint64_t errors;              /* problems this worker found */
@@ -342,46 +341,26 @@ static void drop_before(struct data_worker *w, uint64_t off)
 }
 
 /*
- * read_trailer(w, name, size, hdr, e, n): the pack's entries, from the
- * window when it holds the whole pack, else from reads of its end; 0, or a
- * problem (reported here: the caller skips the blobs), or out of memory.
+ * read_trailer(w, id, id_hex, size, hdr, e, n): the pack's entries, from
+ * the window when it holds the whole pack, else read from the backend; 0,
+ * or a problem (reported here: the caller skips the blobs), or out of memory.
  */
-static int read_trailer(struct data_worker *w, const char *name, uint64_t size, const char *id_hex,
+static int read_trailer(struct data_worker *w, const uint8_t id[32], const char *id_hex, uint64_t size,
     struct dsb_pack_header *hdr, struct dsb_pack_entry **e, size_t *n)
 {
-	struct dsb_backend *be = dsb_repo_backend(w->pool->repo);
-	const uint8_t *end;
-	uint64_t want;
+	const uint8_t *end = w->win.data + w->win.len;
 	uint32_t tlen;
-	int r = 0;
+	int r;
 
-	if (w->read_to == size) {
-		end = w->win.data + w->win.len;
-	} else {
-		want = size < READ_TAIL ? size : READ_TAIL;
-		if ((r = dsb_backend_get(be, name, size - want, want, &w->tail)) != 0 || w->tail.len != want)
-			goto unreadable;
-		end = w->tail.data + w->tail.len;
-	}
-	if (dsb_pack_parse_header(w->win.data, w->win.len, hdr) != 0 || size < DSB_PACK_FOOTER_LEN ||
-	    dsb_pack_parse_footer(end - DSB_PACK_FOOTER_LEN, DSB_PACK_FOOTER_LEN, size, &tlen) != 0)
-		goto damaged;
-	if (w->read_to != size && (uint64_t)tlen + DSB_PACK_FOOTER_LEN > w->tail.len) {
-		want = (uint64_t)tlen + DSB_PACK_FOOTER_LEN;
-		if ((r = dsb_backend_get(be, name, size - want, want, &w->tail)) != 0 || w->tail.len != want)
-			goto unreadable;
-		end = w->tail.data + w->tail.len;
-	}
-	if (dsb_pack_open_trailer(dsb_repo_keys(w->pool->repo), hdr, end - DSB_PACK_FOOTER_LEN - tlen, tlen,
-	    size, e, n) != 0)
-		goto damaged;
-	return 0;
-unreadable:
-	if (r == DSB_ERR_NOMEM)
+	if (w->read_to != size)
+		r = dsb_repo_read_pack_trailer(w->pool->repo, id, size, hdr, e, n);
+	/* the header check also refuses a window shorter than a footer */
+	else if ((r = dsb_pack_parse_header(w->win.data, w->win.len, hdr)) == 0 &&
+	    (r = dsb_pack_parse_footer(end - DSB_PACK_FOOTER_LEN, DSB_PACK_FOOTER_LEN, size, &tlen)) == 0)
+		r = dsb_pack_open_trailer(dsb_repo_keys(w->pool->repo), hdr, end - DSB_PACK_FOOTER_LEN - tlen,
+		    tlen, size, e, n);
+	if (r == 0 || r == DSB_ERR_NOMEM)
 		return r;
-	if (r == 0)
-		dsb_error(DSB_ERR_CORRUPT, "short read of the pack's end");
-damaged:
 	pack_problem(w, dsb_errmsg(), "pack %s: trailer unreadable", id_hex);
 	return DSB_ERR_CORRUPT;
 }
@@ -410,7 +389,7 @@ static int verify_pack(struct data_worker *w, const uint8_t id[32], uint64_t siz
 		goto unreadable;
 	if (size <= READ_SEGMENT)
 		size = w->read_to;
-	if ((r = read_trailer(w, name, size, id_hex, &hdr, &e, &n)) == DSB_ERR_NOMEM)
+	if ((r = read_trailer(w, id, id_hex, size, &hdr, &e, &n)) == DSB_ERR_NOMEM)
 		return r;
 	for (i = 0; i < n; i++) {
 		while (w->read_to < e[i].offset + e[i].stored_len) {
@@ -519,7 +498,6 @@ static int pool_start(struct data_pool *p, struct dsb_repo *repo, int workers)
 		w->pool = p;
 		dsb_buf_init(&w->win, (size_t)DSB_PACK_MAX);
 		dsb_buf_init(&w->seg, (size_t)DSB_PACK_MAX);
-		dsb_buf_init(&w->tail, (size_t)DSB_PACK_MAX);
 		dsb_buf_init(&w->blob, (size_t)DSB_BLOB_RAW_MAX + 64);
 		if ((r = dsb_blob_opener_new(dsb_repo_keys(repo), &w->opener)) != 0)
 			return r;
@@ -552,7 +530,6 @@ static int pool_stop(struct data_pool *p, uint64_t *errors)
 		dsb_blob_opener_free(p->workers[k].opener);
 		dsb_buf_release(&p->workers[k].win);
 		dsb_buf_release(&p->workers[k].seg);
-		dsb_buf_release(&p->workers[k].tail);
 		dsb_buf_release(&p->workers[k].blob);
 		dsb_sha256_free(p->workers[k].sha);
 	}

@@ -134,14 +134,22 @@ cp "$T/big1.orig" "${big[1]}"
 check_json 0 --read-data
 
 step "big packs: a piece read short, a pack cut short: named as unreadable"
-DSBACKUP_FAULTS='get/data:stall@every1:0ms' DSBACKUP_FAULTS_LOG="$T/gets2.log" \
+# a big pack alone in its directory, so that reads can be counted on it alone (a worker reads
+# one pack from start to end: the last read of that directory is the pack's last piece)
+victim=
+for p in "${big[@]}"; do
+	[ "$(find "$(dirname "$p")" -type f | wc -l)" -eq 1 ] && { victim=$p; break; }
+done
+[ -n "$victim" ] || fail "no big pack alone in its directory"
+dir=data/$(basename "$(dirname "$victim")")
+DSBACKUP_FAULTS="get/$dir:stall@every1:0ms" DSBACKUP_FAULTS_LOG="$T/gets2.log" \
     expect_rc 0 dsb -r "fault:$T/big" check --read-data
 g=$(wc -l <"$T/gets2.log")
-# the last read of all is the last piece of a big pack (a pack's end is read right after its first piece)
-DSBACKUP_FAULTS="get/data:short@$g" expect_rc 1 dsb -r "fault:$T/big" --json check --read-data
+DSBACKUP_FAULTS="get/$dir:short@$g" expect_rc 1 dsb -r "fault:$T/big" --json check --read-data
 cp "$OUT" "$T/check.json"
 cp "$ERR" "$T/check.err"
-[ "$(named 'is unreadable.*short read' | wc -l)" -eq 1 ] || { cat "$T/check.err"; fail "the short piece is not named"; }
+[ "$(named 'is unreadable.*short read')" = "$(basename "$victim")" ] ||
+    { cat "$T/check.err"; fail "the short piece is not named"; }
 [ "$(json_get "$T/check.json" 'j["errors"]')" -eq 1 ] || { cat "$T/check.err"; fail "errors is not 1"; }
 truncate -s $((7 << 20)) "${big[0]}"
 check_json 1 --read-data
