@@ -476,7 +476,7 @@ static int s3_list_unfinished(void *state, dsb_backend_unfinished_cb cb, void *a
 	struct s3 *s3 = state;
 	struct unfinished_relay u = { .s3 = s3, .cb = cb, .arg = arg };
 
-	return s3_multipart_list(s3, s3->prefix, unfinished_relay_cb, &u);
+	return s3_multipart_list(s3, s3->prefix, 0, unfinished_relay_cb, &u);
 }
 
 static int s3_abort_unfinished(void *state, const char *name, const char *handle)

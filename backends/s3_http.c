@@ -469,6 +469,8 @@ static CURLcode attempt(struct s3 *s3, CURL *h, const struct s3_req *req, struct
 	    (*rp = sign(s3, req, payload_hash, &sr)) != 0)
 		goto out;
 	set_options(s3, h, &sr, x, errbuf);
+	/* on a reused connection that died, libcurl itself sends again, unseen */
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, req->fresh ? 1L : 0L);
 	c = curl_easy_perform(h);
 	if (c == CURLE_OK && resp->status == 0)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);

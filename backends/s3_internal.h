@@ -87,6 +87,7 @@ struct s3_req {
 	struct dsb_buf *out;             /* a 2xx answer's body; NULL: discarded */
 	uint64_t expect_len;             /* if non-zero, a 2xx body of exactly this length */
 	int patient;                     /* retry longer (aborting a multipart upload) */
+	int fresh;                       /* a new connection: every attempt is ours to count */
 };
 
 /* What came back. */
@@ -186,11 +187,13 @@ int s3_multipart_put(struct s3 *s3, const char *name, const char *key, const voi
 typedef int (*s3_upload_cb)(void *arg, const char *key, const char *upload_id);
 
 /*
- * s3_multipart_list(s3, prefix, cb, arg): ListMultipartUploads of the keys
- * starting with ${prefix}, every page; ${cb} once per upload.  0, an error
- * (the message names the bucket and prefix), or ${cb}'s value as is.
+ * s3_multipart_list(s3, prefix, patient, cb, arg): ListMultipartUploads of
+ * the keys starting with ${prefix}, every page; ${cb} once per upload.
+ * ${patient}: retried as long as an abort is.  0, an error (the message
+ * names the bucket and prefix), or ${cb}'s value as is.
  */
-int s3_multipart_list(struct s3 *s3, const char *prefix, s3_upload_cb cb, void *arg);
+int s3_multipart_list(struct s3 *s3, const char *prefix, int patient, s3_upload_cb cb,
+    void *arg);
 
 /*
  * s3_multipart_abort(s3, key, upload_id): AbortMultipartUpload, retried

@@ -35,14 +35,16 @@ struct mp {
 
 	pthread_mutex_t lock;
 	size_t next;                 /* the next part to send */
+	int start_unsure;            /* the start was retried or not answered: may leave orphans */
 	int err;                     /* the first failure */
 	char errmsg[1024];           /* its message: messages are per thread */
 };
 
 static int initiate(struct mp *mp)
 {
-	struct s3_req req = { .method = "POST", .key = mp->key };
-	struct s3_resp resp;
+	/* fresh: an attempt libcurl repeated unseen could leave an upload we never hear of */
+	struct s3_req req = { .method = "POST", .key = mp->key, .fresh = 1 };
+	struct s3_resp resp = { 0 };
 	struct dsb_buf b;
 	char until[64];
 	int r;
@@ -50,8 +52,11 @@ static int initiate(struct mp *mp)
 	dsb_buf_init(&b, MP_ANSWER_MAX);
 	req.out = &b;
 	if ((r = s3_req_query(&req, "uploads", "")) != 0 ||
-	    (r = s3_put_headers(mp->s3, mp->name, &req, until, sizeof(until))) != 0 ||
-	    (r = s3_http_do(mp->s3, &req, &resp)) != 0)
+	    (r = s3_put_headers(mp->s3, mp->name, &req, until, sizeof(until))) != 0)
+		goto out;
+	r = s3_http_do(mp->s3, &req, &resp);
+	mp->start_unsure = resp.tries > 1 || (r != 0 && resp.tries > 0);
+	if (r != 0)
 		goto out;
 	if (resp.status != 200) {
 		r = s3_http_error(mp->s3, &req, &resp);
@@ -289,9 +294,9 @@ static int uploads_cb(void *arg, const char *path, const char *text, size_t len)
 
 /* uploads_page(s3, prefix, d, b): one ListMultipartUploads request, from d's markers. */
 static int uploads_page(struct s3 *s3, const char *prefix, struct uploads_doc *d,
-    struct dsb_buf *b)
+    struct dsb_buf *b, int patient)
 {
-	struct s3_req req = { .method = "GET", .key = NULL, .out = b };
+	struct s3_req req = { .method = "GET", .key = NULL, .out = b, .patient = patient };
 	struct s3_resp resp;
 	int r;
 
@@ -310,7 +315,7 @@ static int uploads_page(struct s3 *s3, const char *prefix, struct uploads_doc *d
 	return s3_xml_walk((const char *)b->data, b->len, uploads_cb, d);
 }
 
-int s3_multipart_list(struct s3 *s3, const char *prefix, s3_upload_cb cb, void *arg)
+int s3_multipart_list(struct s3 *s3, const char *prefix, int patient, s3_upload_cb cb, void *arg)
 {
 	struct uploads_doc *d;
 	struct dsb_buf b;
@@ -324,7 +329,7 @@ int s3_multipart_list(struct s3 *s3, const char *prefix, s3_upload_cb cb, void *
 	d->arg = arg;
 	dsb_buf_init(&b, MP_LIST_ANSWER_MAX);
 	for (page = 0;; page++) {
-		if ((r = uploads_page(s3, prefix, d, &b)) != 0 || !d->truncated)
+		if ((r = uploads_page(s3, prefix, d, &b, patient)) != 0 || !d->truncated)
 			break;
 		/* a server that does not move on would have us loop for ever */
 		if (page + 1 == MP_LIST_PAGES_MAX ||
@@ -346,14 +351,19 @@ int s3_multipart_list(struct s3 *s3, const char *prefix, s3_upload_cb cb, void *
 /*
  * Uploads whose start was answered too late: when the answer to
  * CreateMultipartUpload is lost (the connection dropped after the server
- * acted), the server holds an upload we have no id for.  After a failed
- * start, abort_orphans lists the uploads of this very key (object names are
- * content hashes: nobody else uploads it with other bytes) and aborts them.
+ * acted), the server holds an upload we have no id for.  That happens when
+ * a start failed, and when it took more than one attempt (an earlier one may
+ * have reached the server).  abort_orphans then lists the uploads of this
+ * very key (object names are content hashes: nobody else uploads it with
+ * other bytes) and aborts every one but ${keep}.  The listing is patient,
+ * like the abort: the server that dropped the answer may need a while to
+ * come back.
  */
 #define MP_ORPHANS_MAX 16
 
 struct orphans {
 	const char *key;
+	const char *keep;
 	char ids[MP_ORPHANS_MAX][MP_UPLOAD_ID_MAX];
 	size_t n;
 };
@@ -362,24 +372,32 @@ static int orphan_cb(void *arg, const char *key, const char *upload_id)
 {
 	struct orphans *o = arg;
 
-	if (strcmp(key, o->key) == 0 && o->n < MP_ORPHANS_MAX)
+	if (strcmp(key, o->key) == 0 && strcmp(upload_id, o->keep) != 0 && o->n < MP_ORPHANS_MAX)
 		snprintf(o->ids[o->n++], MP_UPLOAD_ID_MAX, "%s", upload_id);
 	return 0;
 }
 
-static void abort_orphans(struct mp *mp)
+/*
+ * abort_orphans(mp, keep, failed): best effort, like abort_upload.  ${failed}:
+ * the upload failed, and its error stays the thread's error.
+ */
+static void abort_orphans(struct mp *mp, const char *keep, int failed)
 {
 	struct orphans *o;
-	char saved[1024];
+	char saved[1024] = "";
 	size_t i;
 
-	snprintf(saved, sizeof(saved), "%s", dsb_errmsg());  /* the error of the start */
+	if (failed)
+		snprintf(saved, sizeof(saved), "%s", dsb_errmsg());
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		goto out;
 	o->key = mp->key;
-	if (s3_multipart_list(mp->s3, mp->key, orphan_cb, o) != 0) {
-		dsb_debug("s3: could not list the multipart uploads of %s/%s after a failed start: %s",
-		    mp->s3->bucket, mp->key, dsb_errmsg());
+	o->keep = keep;
+	if (s3_multipart_list(mp->s3, mp->key, 1, orphan_cb, o) != 0) {
+		dsb_warn("could not list the multipart uploads of %s/%s after its start %s: %s; "
+		    "an upload the server started for it stays until a lifecycle rule, an abort or "
+		    "the next run alone in the repository removes it", mp->s3->bucket, mp->key,
+		    failed ? "failed" : "was retried", dsb_errmsg());
 		goto out;
 	}
 	for (i = 0; i < o->n; i++) {
@@ -388,7 +406,10 @@ static void abort_orphans(struct mp *mp)
 	}
 out:
 	free(o);
-	dsb_error(DSB_ERR_BACKEND, "%s", saved);
+	if (failed)
+		dsb_error(DSB_ERR_BACKEND, "%s", saved);
+	else
+		dsb_error_clear();
 }
 
 int s3_multipart_put(struct s3 *s3, const char *name, const char *key, const void *p, size_t n)
@@ -404,13 +425,20 @@ int s3_multipart_put(struct s3 *s3, const char *name, const char *key, const voi
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	pthread_mutex_init(&mp.lock, NULL);
 	if ((r = initiate(&mp)) != 0) {
-		abort_orphans(&mp);
+		if (mp.start_unsure)
+			abort_orphans(&mp, "", 1);
 		goto out;
 	}
 	dsb_debug("s3: multipart upload of %s/%s: %zu bytes in %zu parts", s3->bucket, key, n,
 	    mp.nparts);
 	if ((r = upload_parts(&mp)) != 0 || (r = complete(&mp)) != 0)
 		abort_upload(&mp);
+	if (mp.start_unsure) {
+		char ours[MP_UPLOAD_ID_MAX];
+
+		snprintf(ours, sizeof(ours), "%s", mp.upload_id);
+		abort_orphans(&mp, ours, r != 0);
+	}
 out:
 	pthread_mutex_destroy(&mp.lock);
 	free(mp.etags);

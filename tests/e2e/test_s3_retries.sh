@@ -10,7 +10,10 @@
 #      error naming HTTP 503 and SlowDown; then, without the proxy, check is
 #      clean and the next backup succeeds;
 #  (c) the server starts multipart uploads but the answers are lost: the
-#      backup fails, and the uploads the server made are found and aborted.
+#      backup fails, and the uploads the server made are found and aborted;
+#  (d) one start's answer is lost and its retry is answered: the backup
+#      succeeds, and the upload the server made for the lost start (whose id
+#      the client never saw) is aborted, not left billed in the bucket.
 . "$(dirname "$0")/lib.sh"
 s3_mode || skip_test "needs DSB_TEST_S3_ENV (ctest -L s3)"
 : "${DSB_SRC:?set by ctest}"
@@ -99,6 +102,19 @@ note "$lost answer(s) lost: $(grep -m1 error "$ERR")"
 [ "$lost" -ge 1 ] || fail "no answer was lost"
 aws_s3 s3api list-multipart-uploads --bucket "$S3_BUCKET" >"$T/mpu" || fail "list-multipart-uploads failed"
 ! grep -q UploadId "$T/mpu" || { cat "$T/mpu"; fail "uploads whose start was not answered were left"; }
+
+step "(d) one start's answer is lost, its retry is answered: the backup succeeds, no upload is left"
+# the server made two uploads for the key; the client knows only the second
+lost_before=$(grep -c "answer lost" "$T/proxy.log" || true)
+start_proxy 'POST:lose:1:?uploads'
+export DSBACKUP_REPOSITORY="${DSBACKUP_REPOSITORY%/repo}/repo-mp2"
+init_repo "$DSBACKUP_REPOSITORY" --pack-size $((16 * 1024 * 1024))
+DSBACKUP_S3_RETRIES=2 DSBACKUP_S3_MULTIPART_THRESHOLD=6M DSBACKUP_S3_PART_SIZE=5M \
+    expect_rc 0 dsb backup "$T/mp"
+[ "$(grep -c "answer lost" "$T/proxy.log" || true)" = $((lost_before + 1)) ] || fail "no answer was lost"
+aws_s3 s3api list-multipart-uploads --bucket "$S3_BUCKET" >"$T/mpu" || fail "list-multipart-uploads failed"
+! grep -q UploadId "$T/mpu" || { cat "$T/mpu"; fail "the upload whose start was not answered was left"; }
+expect_rc 0 dsb check --read-data
 
 step "(b) without the proxy: check is clean, one snapshot, the next backup succeeds"
 stop_proxy
