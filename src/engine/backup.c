@@ -6,7 +6,8 @@
  * store.  Files whose size, mtime, ctime and inode match the parent
  * snapshot reuse their node without being opened; directories whose times
  * and inode match reuse their xattrs, ACLs and flags.  The parent's trees
- * are read and decoded ahead of the walk (treeahead.h).
+ * are read and decoded ahead of the walk (treeahead.h), and the files the
+ * walk will read are brought into the page cache ahead of it (prefetch.h).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,12 +26,15 @@
 #include "dsbackup/error.h"
 #include "dsbackup/log.h"
 #include "dsbackup/util.h"
+#include "prefetch.h"
 #include "store.h"
 #include "treeahead.h"
 
 /* raw bytes of the parent's trees read ahead of the walk and not yet taken, at most */
 #define TREEAHEAD_BUDGET ((uint64_t)8 << 20)
 #define TREEAHEAD_WORKERS_MAX 4
+/* bytes of files the walk will read asked of the disk ahead of it, at most (page cache, not ours) */
+#define PREFETCH_BUDGET ((uint64_t)64 << 20)
 
 volatile sig_atomic_t dsb_interrupted;
 
@@ -43,6 +47,7 @@ struct walker {
 	dev_t root_dev;
 	const char *parent_id;     /* the parent snapshot, or NULL */
 	struct dsb_treeahead *ahead;   /* the parent's trees read ahead; NULL without a parent */
+	struct dsb_prefetch *prefetch; /* files warmed in the page cache ahead of the walk */
 	int depth;                 /* of the directory being walked */
 };
 
@@ -149,6 +154,12 @@ static int same_file(const struct dsb_node *p, const struct stat *st)
 {
 	return same_inode(p, st) && p->type == DSB_NODE_FILE && p->size == (uint64_t)st->st_size &&
 	    p->has_hash;
+}
+
+/* the prefetch thread's judge: a file the walk will not read (prefetch.h) */
+static int prefetch_unchanged(const void *before, const struct stat *st)
+{
+	return same_file(before, st);
 }
 
 /* adopt_parent(n, p, st): ${n}, keeping its name, becomes ${p} with ${st}'s stat fields */
@@ -496,13 +507,52 @@ static int read_subtrees_ahead(struct walker *w, const struct dsb_tree *pt)
 	return 0;
 }
 
+/*
+ * walk_entries(w, path, names, count, pt, out, n): the entries of ${path}
+ * to back up, in order: the names not excluded, each with the parent's
+ * node of that name (or NULL).
+ */
+static int walk_entries(struct walker *w, const char *path, char **names, size_t count,
+    const struct dsb_tree *pt, struct dsb_prefetch_entry **out, size_t *n)
+{
+	struct dsb_prefetch_entry *e;
+	char *full;
+	size_t i, k = 0;
+	int skip;
+
+	*out = NULL;
+	*n = 0;
+	if (count == 0)
+		return 0;
+	if ((e = calloc(count, sizeof(*e))) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	for (i = 0; i < count; i++) {
+		if (w->o->nexcludes > 0) {
+			if ((full = dsb_path_join(path, names[i])) == NULL) {
+				free(e);
+				return DSB_ERR_NOMEM;
+			}
+			skip = excluded(w, full);
+			free(full);
+			if (skip)
+				continue;
+		}
+		e[k].name = names[i];
+		e[k++].before = dsb_tree_find(pt, names[i]);
+	}
+	*out = e;
+	*n = k;
+	return 0;
+}
+
 static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tree,
     uint8_t out_id[32])
 {
+	struct dsb_prefetch_entry *e = NULL;
 	struct dsb_tree t, pt;
 	char **names = NULL, *full;
-	size_t i, count = 0;
-	int r;
+	size_t i, count = 0, n = 0;
+	int r, pushed = 0;
 
 	dsb_tree_init(&t);
 	dsb_tree_init(&pt);
@@ -518,22 +568,33 @@ static int walk_dir(struct walker *w, const char *path, const uint8_t *parent_tr
 	parent_tree = load_parent_tree(w, parent_tree, path, &pt);
 	if (parent_tree != NULL && w->ahead != NULL && (r = read_subtrees_ahead(w, &pt)) != 0)
 		goto out;
-	for (i = 0; i < count; i++) {
-		if ((full = dsb_path_join(path, names[i])) == NULL) {
+	if ((r = walk_entries(w, path, names, count, &pt, &e, &n)) != 0)
+		goto out;
+	if (w->prefetch != NULL && n > 0) {
+		if ((r = dsb_prefetch_push(w->prefetch, path, e, n)) != 0)
+			goto out;
+		pushed = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (pushed)
+			dsb_prefetch_reached(w->prefetch, i);
+		if ((full = dsb_path_join(path, e[i].name)) == NULL) {
 			r = DSB_ERR_NOMEM;
 			goto out;
 		}
-		if (!excluded(w, full))
-			r = backup_entry(w, full, names[i], dsb_tree_find(&pt, names[i]), &t);
+		r = backup_entry(w, full, e[i].name, e[i].before, &t);
 		free(full);
 		if (r != 0)
 			goto out;
 	}
 	r = store_tree_or_parent(w, &t, &pt, parent_tree, out_id);
 out:
+	if (pushed)
+		dsb_prefetch_pop(w->prefetch);
 	if (w->ahead != NULL)   /* what was queued for below this directory and not taken */
 		dsb_treeahead_drop(w->ahead, w->depth);
 	w->depth--;
+	free(e);
 	free_names(names, count);
 	dsb_tree_release(&t);
 	dsb_tree_release(&pt);
@@ -732,6 +793,8 @@ static int find_parent(struct walker *w, const char *host, char *const *paths, s
 static int walker_init(struct walker *w, struct dsb_session *s, const struct dsb_backup_opts *o,
     struct dsb_backup_stats *st)
 {
+	int r;
+
 	memset(w, 0, sizeof(*w));
 	w->s = s;
 	w->o = o;
@@ -739,6 +802,8 @@ static int walker_init(struct walker *w, struct dsb_session *s, const struct dsb
 	if ((w->ard = archive_read_disk_new()) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	archive_read_disk_set_standard_lookup(w->ard);
+	if ((r = dsb_prefetch_start(prefetch_unchanged, PREFETCH_BUDGET, &w->prefetch)) != 0)
+		return r;
 	return dsb_store_init(&w->store, s, o->workers, st);
 }
 
@@ -752,6 +817,7 @@ static int treeahead_workers(void)
 
 static void walker_release(struct walker *w)
 {
+	dsb_prefetch_stop(w->prefetch);
 	dsb_treeahead_free(w->ahead);
 	dsb_store_release(&w->store);
 	if (w->ard != NULL)
