@@ -9,6 +9,14 @@
 #include "pipeline.h"
 
 #define MAX_JOBS_PER_WORKER 2
+/*
+ * The submitting thread wakes a worker when this many jobs, or bytes, are
+ * queued, not for each blob: with small files a wake-up per blob cost more
+ * than the work it brought (a worker takes every queued job before it
+ * sleeps again, and the queue is never full without a wake-up).
+ */
+#define WAKE_JOBS_PER_WORKER 1
+#define WAKE_BYTES ((size_t)64 << 10)
 
 struct job {
 	uint8_t id[32];
@@ -23,6 +31,7 @@ struct dsb_pipeline {
 	pthread_cond_t cv_job;    /* a job was queued, or closing/error */
 	pthread_cond_t cv_free;   /* a job buffer came back, or error */
 	struct job *head, *tail;  /* queue */
+	size_t queued, queued_bytes, wake_jobs;
 	struct job *free_jobs;
 	size_t njobs, max_jobs;
 	int closing;
@@ -96,6 +105,8 @@ static struct job *next_job(struct dsb_pipeline *p)
 		p->head = j->next;
 		if (p->head == NULL)
 			p->tail = NULL;
+		p->queued--;
+		p->queued_bytes -= j->data.len;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return j;
@@ -158,6 +169,7 @@ int dsb_pipeline_start(struct dsb_repo *repo, int workers, struct dsb_pipeline *
 	}
 	p->repo = repo;
 	p->max_jobs = (size_t)workers * MAX_JOBS_PER_WORKER;
+	p->wake_jobs = (size_t)workers * WAKE_JOBS_PER_WORKER;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv_job, NULL);
 	pthread_cond_init(&p->cv_free, NULL);
@@ -212,7 +224,10 @@ int dsb_pipeline_submit(struct dsb_pipeline *p, const uint8_t id[32], int type, 
 	else
 		p->head = j;
 	p->tail = j;
-	pthread_cond_signal(&p->cv_job);
+	p->queued++;
+	p->queued_bytes += j->data.len;
+	if (p->queued >= p->wake_jobs || p->queued_bytes >= WAKE_BYTES)
+		pthread_cond_signal(&p->cv_job);
 	pthread_mutex_unlock(&p->mu);
 	return 0;
 }

@@ -80,3 +80,10 @@ step "a second backup still reports the unreadable file (not hidden by the paren
 expect_rc 3 as_user "$DSB" backup "$S"
 expect_err "$S/open/secret"
 expect_rc 0 as_user "$DSB" check --read-data
+
+step "a file whose size says 0 but that has content (/proc) is read to its end"
+# reading stops at the size fstat gave, except at 0 (backup.c, read_fd)
+expect_rc 0 as_user "$DSB" backup /proc/version
+expect_err "changed while it was read"
+expect_rc 0 dsb restore latest --target "$T/proc-out"
+cmp /proc/version "$T/proc-out/proc/version" || fail "/proc/version was not stored whole"
