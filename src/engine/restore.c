@@ -11,7 +11,11 @@
  * id check), while this thread hashes and writes.  Plain files are written
  * from inside their directory, entered through a descriptor opened without
  * following symlinks, so that libarchive checks one path component per file
- * instead of every one from the target down.
+ * instead of every one from the target down.  A new plain file there with
+ * no xattrs, ACLs or flags, the most common kind, is written without
+ * libarchive: created with O_EXCL and O_NOFOLLOW in that directory (nothing
+ * to follow, nothing to replace), then owner, mode and times on its
+ * descriptor: five or six system calls instead of eleven.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -79,6 +83,9 @@ struct restorer {
 	size_t npending, written_depth;
 	int nospace;                 /* a write failed because the target is full */
 	int sparse;                  /* the file being written is sparse: holes are not written */
+	int direct_fd;               /* the file being written without libarchive, or -1 */
+	int owner;                   /* owners are restored (root, not --no-owner) */
+	mode_t umask;                /* the process's, read once */
 };
 
 static int matches(const struct restorer *r, const char *abs)
@@ -101,13 +108,11 @@ static int fail_entry(struct restorer *r, const char *rel, const char *what)
 }
 
 /* target_full(r): whether the writer's last failure was a full restore target (remembered) */
+static int full_errno(struct restorer *r, int e);
+
 static int target_full(struct restorer *r)
 {
-	int e = archive_errno(r->aw);
-
-	if (e == ENOSPC || e == EDQUOT)
-		r->nospace = 1;
-	return r->nospace;
+	return full_errno(r, archive_errno(r->aw));
 }
 
 static int write_header(struct restorer *r, struct archive_entry *e, const char *rel)
@@ -145,10 +150,46 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
+/* full_errno(r, e): ${e} says the target is full; remembered */
+static int full_errno(struct restorer *r, int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		r->nospace = 1;
+	return r->nospace;
+}
+
+/* pwrite_all(r, p, len, off): the direct file's bytes; 0 or DSB_ERR_NOSPACE / DSB_ERR_IO */
+static int pwrite_all(struct restorer *r, const uint8_t *p, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pwrite(r->direct_fd, p, len, (off_t)off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (full_errno(r, errno))
+				return dsb_error(DSB_ERR_NOSPACE, "no space left on device");
+			return dsb_error_errno(DSB_ERR_IO, errno, "writing");
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
 static int write_block(void *arg, const void *p, size_t len, uint64_t off)
 {
 	struct restorer *r = arg;
+	int rc;
 
+	if (r->direct_fd >= 0) {
+		if (!(r->sparse && all_zero(p, len)) && (rc = pwrite_all(r, p, len, off)) != 0)
+			return rc;
+		r->st->bytes += len;
+		dsb_progress_bytes(len);
+		return 0;
+	}
 	/* libarchive reports a failed write(2) as ARCHIVE_WARN: anything but OK lost data */
 	if (!(r->sparse && all_zero(p, len)) &&
 	    archive_write_data_block(r->aw, p, len, (la_int64_t)off) != ARCHIVE_OK) {
@@ -345,14 +386,117 @@ static int size_matches_content(struct restorer *r, const struct dsb_node *n, co
 	return 1;
 }
 
+/*
+ * in_place(r, lv, n): ${n} is written from inside its directory: a plain
+ * file, not a hard link, without ACLs or file flags (which libarchive may
+ * set at the end by a path from the working directory of then).
+ */
+static int in_place(struct restorer *r, const struct level *lv, const struct dsb_node *n)
+{
+	return lv->fd >= 0 && n->type == DSB_NODE_FILE && n->acl == NULL && n->fflags == NULL &&
+	    dsb_links_find(&r->links, n) == NULL;
+}
+
+/*
+ * direct_create(lv, n): the new file ${n} in ${lv}'s directory, created for
+ * restore_direct; -1 with errno when it cannot be (EEXIST: libarchive
+ * replaces what is there).  Created with its permission bits: when the
+ * umask keeps them all, no chmod is needed.
+ */
+static int direct_create(const struct level *lv, const struct dsb_node *n)
+{
+	mode_t mode = (mode_t)n->mode & 0777;
+
+	return openat(lv->fd, n->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+/*
+ * direct_meta(r, n, fd, rel): owner, mode and times, as libarchive sets
+ * them: a set-user-id or set-group-id bit only on a file that has the
+ * recorded owner or group.  Returns 1 (what fails is warned of).
+ */
+static int direct_meta(struct restorer *r, const struct dsb_node *n, int fd, const char *rel)
+{
+	struct timespec ts[2] = { { n->atime, n->atime_ns }, { n->mtime, n->mtime_ns } };
+	mode_t mode = (mode_t)n->mode & 07777;
+	uid_t uid = (uid_t)archive_write_disk_uid(r->aw, n->user, (la_int64_t)n->uid);
+	gid_t gid = (gid_t)archive_write_disk_gid(r->aw, n->group, (la_int64_t)n->gid);
+	struct stat st;
+	int owned = 0;
+
+	if (r->owner) {
+		if (fchown(fd, uid, gid) == 0)
+			owned = 1;
+		else
+			dsb_warn("/%s: cannot set user=%ld/group=%ld: %s", rel, (long)uid, (long)gid,
+			    strerror(errno));
+	}
+	if ((mode & (S_ISUID | S_ISGID)) != 0 && !owned) {
+		if (fstat(fd, &st) != 0)
+			st.st_uid = (uid_t)-1, st.st_gid = (gid_t)-1;
+		if (st.st_uid != uid)
+			mode &= (mode_t)~S_ISUID;
+		if (st.st_gid != gid)
+			mode &= (mode_t)~S_ISGID;
+	}
+	/* the umask took bits away, or set-id bits (which a chown clears): set the mode */
+	if (((mode & 0777) & r->umask) != 0 || (mode & 07000) != 0) {
+		if (fchmod(fd, mode) != 0)
+			dsb_warn("/%s: cannot set the mode %04o: %s", rel, (unsigned)mode, strerror(errno));
+	}
+	if (futimens(fd, ts) != 0)
+		dsb_warn("/%s: cannot set the times: %s", rel, strerror(errno));
+	return 1;
+}
+
+/*
+ * restore_direct(r, lv, c, rel, fd): write child ${c} of ${lv} into ${fd},
+ * just created; closes it.  Returns 1 when every byte verified and was
+ * written, 0 otherwise (reported; the file is then removed or kept aside).
+ */
+static int restore_direct(struct restorer *r, struct level *lv, size_t c, const char *rel, int fd)
+{
+	const struct dsb_node *n = &lv->nodes[c];
+	int ok;
+
+	r->direct_fd = fd;
+	ok = write_content(r, lv, c, rel);
+	r->direct_fd = -1;
+	/* a sparse file ending in a hole: its size */
+	if (ok && n->sparse && ftruncate(fd, (off_t)n->size) != 0) {
+		full_errno(r, errno);
+		ok = fail_entry(r, rel, strerror(errno));
+	}
+	if (ok)
+		ok = direct_meta(r, n, fd, rel);
+	if (close(fd) != 0 && ok) {
+		full_errno(r, errno);
+		ok = fail_entry(r, rel, strerror(errno));
+	}
+	return ok;
+}
+
 static int restore_file(struct restorer *r, struct archive_entry *e, struct level *lv, size_t c,
     const char *rel, const char *path)
 {
 	const struct dsb_node *n = &lv->nodes[c];
 	const char *first = dsb_links_find(&r->links, n);
-	int ok;
+	int ok, fd;
 
 	dsb_progress_file(rel);
+	if (first == NULL && !size_matches_content(r, n, rel))
+		return 0;
+	if (in_place(r, lv, n) && n->nxattrs == 0) {
+		if ((fd = direct_create(lv, n)) >= 0) {
+			ok = restore_direct(r, lv, c, rel, fd);
+			goto written;
+		}
+		if (errno != EEXIST) {
+			full_errno(r, errno);
+			return fail_entry(r, rel, strerror(errno));
+		}
+		/* something is there already: libarchive replaces it */
+	}
 	if (first != NULL) {
 		archive_entry_set_size(e, 0);
 		archive_entry_copy_hardlink(e, first);
@@ -361,10 +505,11 @@ static int restore_file(struct restorer *r, struct archive_entry *e, struct leve
 		r->st->files++;
 		return 0;
 	}
-	if (!size_matches_content(r, n, rel) || !write_header(r, e, rel))
+	if (!write_header(r, e, rel))
 		return 0;
 	ok = write_content(r, lv, c, rel);
 	finish_entry(r, rel);
+written:
 	if (!ok) {
 		if (r->nospace)
 			unlink(path);   /* cut short by a full target, not damaged: give the space back */
@@ -412,17 +557,6 @@ static int enter(struct restorer *r, int fd)
 		    r->o->target);
 	r->cwd = fd;
 	return 0;
-}
-
-/*
- * in_place(r, lv, n): ${n} is written from inside its directory: a plain
- * file, not a hard link, without ACLs or file flags (which libarchive may
- * set at the end by a path from the working directory of then).
- */
-static int in_place(struct restorer *r, const struct level *lv, const struct dsb_node *n)
-{
-	return lv->fd >= 0 && n->type == DSB_NODE_FILE && n->acl == NULL && n->fflags == NULL &&
-	    dsb_links_find(&r->links, n) == NULL;
 }
 
 /* restore_node(r, lv, c, rel): write child ${c} of ${lv}, which is /${rel} */
@@ -692,6 +826,10 @@ int dsb_restore(struct dsb_session *s, const struct dsb_snapshot *snap,
 	r.o = o;
 	r.st = st;
 	r.rootfd = r.cwd = -1;
+	r.direct_fd = -1;
+	r.owner = geteuid() == 0 && !o->no_owner;
+	r.umask = umask(0);
+	umask(r.umask);
 	if (o->subtree != NULL && ((rc = dsb_snapshot_find_node(s, snap, o->subtree, &sub)) != 0 ||
 	    (rc = subtree_dir(&r, &dir, &name)) != 0))
 		goto out;

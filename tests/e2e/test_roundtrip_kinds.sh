@@ -33,7 +33,10 @@ truncate -s 64M "$S/sparse"
 printf 'data in the middle of a hole' | dd of="$S/sparse" bs=1 seek=$((32 * 1024 * 1024 + 12345)) \
     conv=notrunc status=none
 printf 'foreign\n' >"$S/owned/file"
-chown 12345:54321 "$S/owned/file" "$S/owned"
+printf '#!/bin/sh\n' >"$S/owned/setid"
+chmod 6755 "$S/owned/setid"
+chown 12345:54321 "$S/owned/file" "$S/owned/setid" "$S/owned"
+chmod 6755 "$S/owned/setid"   # chown cleared the set-id bits
 ln -s file "$S/owned/link"
 chown -h 23456:65432 "$S/owned/link"
 printf '#!/bin/sh\n' >"$S/modes/setuid"
@@ -109,6 +112,14 @@ if [ "$have_acl" = 1 ]; then
 	getfattr -n user.binary -e hex "$R/small" 2>/dev/null | grep -q '^user.binary=0x00ff10ee00$' ||
 	    fail "binary xattr not restored"
 fi
+
+step "without owners (--no-owner): set-id bits only where the owner or group is the recorded one"
+expect_rc 0 dsb restore "$SNAP" --no-owner --target "$T/no-owner"
+N="$T/no-owner$S"
+[ "$(stat -c %u:%g:%a "$N/owned/setid")" = 0:0:755 ] ||
+    fail "owned/setid, recorded 12345:54321 6755, is $(stat -c %u:%g:%a "$N/owned/setid") without owners"
+[ "$(stat -c %u:%a "$N/modes/setuid")" = 0:4755 ] || fail "modes/setuid, root's, lost its setuid bit"
+[ "$(stat -c %a "$R/owned/setid")" = 6755 ] || fail "owned/setid lost its set-id bits with its owner"
 
 step "sparse file: same content, holes kept (allocated blocks far below 64 MiB)"
 cmp "$S/sparse" "$R/sparse" || fail "sparse file content differs"
