@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -126,6 +128,79 @@ START_TEST(test_roundtrip_large)
 	ck_assert(memcmp(b.data, p, n) == 0);
 	dsb_buf_release(&b);
 	free(p);
+}
+END_TEST
+
+/* cached_share(path): the share of a file's pages in the page cache, 0..1 */
+static double cached_share(const char *path)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *vec;
+	struct stat st;
+	size_t pages, i, in = 0;
+	void *m;
+	int fd;
+
+	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	pages = ((size_t)st.st_size + (size_t)page - 1) / (size_t)page;
+	ck_assert_ptr_ne(m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0), MAP_FAILED);
+	ck_assert_ptr_nonnull(vec = malloc(pages));
+	ck_assert_int_eq(mincore(m, (size_t)st.st_size, vec), 0);
+	for (i = 0; i < pages; i++)
+		in += vec[i] & 1;
+	free(vec);
+	munmap(m, (size_t)st.st_size);
+	close(fd);
+	return (double)in / (double)pages;
+}
+
+/*
+ * Objects of 1 MiB and more go with O_DIRECT (local.c): from a bounce buffer
+ * when the caller's is not aligned, from the caller's when it is, with a
+ * tail that is not a multiple of the alignment.  Where the file system takes
+ * O_DIRECT, the object is not left in the page cache.
+ */
+START_TEST(test_roundtrip_direct)
+{
+	const size_t sizes[] = { ((size_t)5 << 20) + 1234, (size_t)3 << 20, ((size_t)1 << 20) + 4095 };
+	const char *names[] = { "data/cd/cd01", "data/cd/cd02", "data/cd/cd03" };
+	char path[8192];
+	struct dsb_buf b;
+	uint8_t *p, *q;
+	size_t i, k;
+	int direct_fs, fd;
+
+	/* does this file system take O_DIRECT? */
+	snprintf(path, sizeof(path), "%s/probe", root);
+	ck_assert_int_eq(posix_memalign((void **)&p, 4096, 4096), 0);
+	memset(p, 0, 4096);
+	fd = open(path, O_WRONLY | O_CREAT | O_DIRECT, 0600);
+	direct_fs = fd >= 0 && write(fd, p, 4096) == 4096;
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	free(p);
+	if (!direct_fs)
+		fprintf(stderr, "test_roundtrip_direct: %s does not take O_DIRECT; checking the "
+		    "content only\n", root);
+	for (k = 0; k < 3; k++) {
+		ck_assert_int_eq(posix_memalign((void **)&p, 4096, sizes[k] + 1), 0);
+		q = k == 0 ? p + 1 : p;   /* the first from an unaligned buffer */
+		for (i = 0; i < sizes[k]; i++)
+			q[i] = (uint8_t)(i * 2654435761u >> 11 ^ k);
+		ck_assert_msg(dsb_backend_put(be, names[k], q, sizes[k], 0) == 0, "%s", dsb_errmsg());
+		snprintf(path, sizeof(path), "%s/%s", root, names[k]);
+		if (direct_fs)
+			ck_assert_msg(cached_share(path) < 0.01 + 4096.0 / (double)sizes[k],
+			    "%s was written through the page cache", names[k]);
+		dsb_buf_init(&b, 0);
+		ck_assert_msg(dsb_backend_get(be, names[k], 0, 0, &b) == 0, "%s", dsb_errmsg());
+		ck_assert_uint_eq(b.len, sizes[k]);
+		ck_assert(memcmp(b.data, q, sizes[k]) == 0);
+		dsb_buf_release(&b);
+		free(p);
+	}
 }
 END_TEST
 
@@ -523,6 +598,7 @@ static Suite *backend_local_suite(void)
 	tcase_add_test(tc, test_create_makes_subdirs);
 	tcase_add_test(tc, test_roundtrip_small);
 	tcase_add_test(tc, test_roundtrip_large);
+	tcase_add_test(tc, test_roundtrip_direct);
 	tcase_add_test(tc, test_range_get);
 	tcase_add_test(tc, test_no_overwrite);
 	tcase_add_test(tc, test_file_mode_and_no_tmp);
