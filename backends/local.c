@@ -250,7 +250,7 @@ static int write_direct(int fd, const uint8_t *p, size_t n, const char *path, si
 		}
 		/* a short write leaves an aligned offset only by chance: go on without O_DIRECT */
 		*done += (size_t)w;
-		if ((size_t)w % LOCAL_DIRECT_ALIGN != 0)
+		if (w == 0 || (size_t)w % LOCAL_DIRECT_ALIGN != 0)
 			break;
 	}
 out:

@@ -55,7 +55,8 @@ static int initiate(struct mp *mp)
 	    (r = s3_put_headers(mp->s3, mp->name, &req, until, sizeof(until))) != 0)
 		goto out;
 	r = s3_http_do(mp->s3, &req, &resp);
-	mp->start_unsure = resp.tries > 1 || (r != 0 && resp.tries > 0);
+	/* retried, unanswered, or a 5xx (which S3 may have acted on) */
+	mp->start_unsure = resp.tries > 1 || (r != 0 && resp.tries > 0) || resp.status >= 500;
 	if (r != 0)
 		goto out;
 	if (resp.status != 200) {
@@ -63,8 +64,10 @@ static int initiate(struct mp *mp)
 		goto out;
 	}
 	if ((r = s3_xml_parse_upload_id((const char *)b.data, b.len, mp->upload_id,
-	    sizeof(mp->upload_id))) != 0)
+	    sizeof(mp->upload_id))) != 0) {
+		mp->start_unsure = 1;   /* made, perhaps, with an id we could not read */
 		r = dsb_error_wrap(r, "s3 starting a multipart upload of %s/%s", mp->s3->bucket, mp->key);
+	}
 out:
 	dsb_buf_release(&b);
 	return r;

@@ -836,8 +836,13 @@ static int walker_init(struct walker *w, struct dsb_session *s, const struct dsb
 	if ((w->ard = archive_read_disk_new()) == NULL)
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	archive_read_disk_set_standard_lookup(w->ard);
-	if ((r = dsb_prefetch_start(prefetch_unchanged, PREFETCH_BUDGET, &w->prefetch)) != 0)
-		return r;
+	/* only a hint: without it (no thread to be had) the walk reads all the same */
+	if ((r = dsb_prefetch_start(prefetch_unchanged, PREFETCH_BUDGET, &w->prefetch)) != 0) {
+		if (r == DSB_ERR_NOMEM)
+			return r;
+		dsb_warn("%s; reading files without it", dsb_errmsg());
+		dsb_error_clear();
+	}
 	return dsb_store_init(&w->store, s, o->workers, st);
 }
 

@@ -6,7 +6,8 @@
  * the walk has passed; the walking thread moves only its own position
  * (reached) and pops.  Everything is under one mutex; the thread drops it
  * for the system calls, and a pop waits until the thread is no longer
- * looking at an entry of the directory popped.
+ * looking at an entry of the directory popped.  The thread keeps one
+ * directory open, the one it is looking into, however deep the walk goes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +24,7 @@
 
 struct batch {
 	const char *dir;
-	int dirfd;             /* opened by the thread on first use; -1: not yet, or it could not */
-	int tried;
+	uint64_t serial;       /* which push: the thread's open directory is known by it */
 	const struct dsb_prefetch_entry *e;
 	size_t n;
 	size_t next;           /* the thread's next entry */
@@ -42,6 +42,10 @@ struct dsb_prefetch {
 	struct batch *top;
 	const struct batch *busy;  /* the directory whose entry the thread is looking at */
 	uint64_t ahead, budget;
+	uint64_t pushes;           /* serials given out */
+	/* the thread's own: one directory open at a time, however deep the walk */
+	int dirfd;                 /* -1: none, or it could not be opened */
+	uint64_t dir_serial;       /* the push it belongs to; 0: none */
 	int waiting;               /* the thread waits: for WAIT_WORK or WAIT_ROOM */
 	int stopping;
 };
@@ -82,21 +86,23 @@ static int open_quietly(int dirfd, const char *name)
  * read it; the bytes asked for.  (Reading an atime-less way: the kernel's
  * read-ahead does not touch the atime, only read(2) does.)
  */
-static uint64_t warm(const struct dsb_prefetch *pf, struct batch *b,
+static uint64_t warm(struct dsb_prefetch *pf, const struct batch *b,
     const struct dsb_prefetch_entry *e)
 {
 	struct stat st;
 	uint64_t len;
 	int fd;
 
-	if (!b->tried) {
-		b->tried = 1;
-		b->dirfd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pf->dir_serial != b->serial) {
+		if (pf->dirfd >= 0)
+			close(pf->dirfd);
+		pf->dirfd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		pf->dir_serial = b->serial;
 	}
-	if (b->dirfd < 0 || fstatat(b->dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	if (pf->dirfd < 0 || fstatat(pf->dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    !S_ISREG(st.st_mode) || st.st_size <= 0 || pf->unchanged(e->before, &st))
 		return 0;
-	if ((fd = open_quietly(b->dirfd, e->name)) < 0)
+	if ((fd = open_quietly(pf->dirfd, e->name)) < 0)
 		return 0;
 	len = (uint64_t)st.st_size < FILE_AHEAD_MAX ? (uint64_t)st.st_size : FILE_AHEAD_MAX;
 	if (posix_fadvise(fd, 0, (off_t)len, POSIX_FADV_WILLNEED) != 0)
@@ -148,6 +154,7 @@ int dsb_prefetch_start(dsb_prefetch_unchanged_fn unchanged, uint64_t budget,
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	pf->unchanged = unchanged;
 	pf->budget = budget;
+	pf->dirfd = -1;
 	pthread_mutex_init(&pf->mu, NULL);
 	pthread_cond_init(&pf->cv_work, NULL);
 	pthread_cond_init(&pf->cv_idle, NULL);
@@ -173,10 +180,10 @@ int dsb_prefetch_push(struct dsb_prefetch *pf, const char *dir, const struct dsb
 		return dsb_error(DSB_ERR_NOMEM, "out of memory");
 	}
 	b->dir = dir;
-	b->dirfd = -1;
 	b->e = e;
 	b->n = n;
 	pthread_mutex_lock(&pf->mu);
+	b->serial = ++pf->pushes;
 	b->below = pf->top;
 	pf->top = b;
 	if (pf->waiting == WAIT_WORK)
@@ -221,8 +228,6 @@ void dsb_prefetch_pop(struct dsb_prefetch *pf)
 	pass(pf, b, b->n);
 	pf->top = b->below;
 	pthread_mutex_unlock(&pf->mu);
-	if (b->dirfd >= 0)
-		close(b->dirfd);
 	free(b->asked);
 	free(b);
 }
@@ -236,6 +241,8 @@ void dsb_prefetch_stop(struct dsb_prefetch *pf)
 	pthread_cond_signal(&pf->cv_work);
 	pthread_mutex_unlock(&pf->mu);
 	pthread_join(pf->thread, NULL);
+	if (pf->dirfd >= 0)
+		close(pf->dirfd);
 	while (pf->top != NULL)
 		dsb_prefetch_pop(pf);
 	pthread_cond_destroy(&pf->cv_idle);

@@ -250,6 +250,46 @@ START_TEST(test_missing_and_odd_entries)
 }
 END_TEST
 
+/* open_fds(): the descriptors this process has open */
+static int open_fds(void)
+{
+	char path[64];
+	int n = 0, fd;
+
+	for (fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* however deep the walk, the thread keeps one directory open */
+START_TEST(test_one_directory_open)
+{
+	enum { DEPTH = 200 };
+	static struct dsb_prefetch_entry e[DEPTH][1];
+	struct dsb_prefetch *pf;
+	int before, during, i;
+
+	before = open_fds();
+	ck_assert_int_eq(dsb_prefetch_start(judge, (uint64_t)64 << 20, &pf), 0);
+	for (i = 0; i < DEPTH; i++) {
+		e[i][0].name = names[i % NFILES];
+		e[i][0].before = NULL;
+		ck_assert_int_eq(dsb_prefetch_push(pf, dir, e[i], 1), 0);
+		dsb_prefetch_reached(pf, 0);
+	}
+	settle();
+	during = open_fds();
+	ck_assert_msg(during <= before + 1, "%d descriptors open for a walk %d deep (%d before)",
+	    during, DEPTH, before);
+	for (i = 0; i < DEPTH; i++)
+		dsb_prefetch_pop(pf);
+	dsb_prefetch_stop(pf);
+	ck_assert_int_eq(open_fds(), before);
+}
+END_TEST
+
 static Suite *prefetch_suite(void)
 {
 	Suite *s = suite_create("prefetch");
@@ -261,6 +301,7 @@ static Suite *prefetch_suite(void)
 	tcase_add_test(tc, test_budget_and_the_walk);
 	tcase_add_test(tc, test_deepest_directory_first);
 	tcase_add_test(tc, test_missing_and_odd_entries);
+	tcase_add_test(tc, test_one_directory_open);
 	suite_add_tcase(s, tc);
 	return s;
 }
