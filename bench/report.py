@@ -46,6 +46,19 @@ def load(path):
     return comments, rows
 
 
+def median_row(rs):
+    """One row of several rounds: the median of each figure; the exit codes, all of them."""
+    if len(rs) == 1:
+        return rs[0]
+    out = dict(rs[0])
+    for k in ("wall", "cpu", "rss", "added", "repo", "cache", "requests"):
+        v = sorted(r[k] for r in rs if r[k] is not None)
+        if v:
+            out[k] = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    out["rc"] = ",".join(sorted(set(r["rc"] for r in rs)))
+    return out
+
+
 def ratio(a, b):
     if a is None or b is None:
         return None
@@ -85,7 +98,11 @@ def main():
         if r["tool"] not in tools:
             tools.append(r["tool"])
     tools.sort(key=lambda t: ("dsbackup", "restic", "borg").index(t) if t in ("dsbackup", "restic", "borg") else 9)
-    by = {(r["step"], r["tool"]): r for r in rows}
+    groups = {}  # (step, tool) -> its rows, one a round (run.sh --rounds)
+    for r in rows:
+        groups.setdefault((r["step"], r["tool"]), []).append(r)
+    by = {k: median_row(v) for k, v in groups.items()}
+    rounds = max(len(v) for v in groups.values()) if groups else 1
     peers = [p for p in PEERS if p in tools]
 
     out = []
@@ -126,6 +143,18 @@ def main():
                     cells.append(fmt_ratio(r))
             out.append("| %s | %s |" % (s, " | ".join(cells)))
         out.append("")
+        if rounds > 1 and "restic" in peers:
+            out.append("Wall-time ratio to restic in each of the %d rounds (the figures above are "
+                       "medians):" % rounds)
+            out.append("")
+            out.append("| step | " + " | ".join("round %d" % (i + 1) for i in range(rounds)) + " |")
+            out.append("|---|" + "---:|" * rounds)
+            for s in steps:
+                d, pr = groups.get((s, "dsbackup"), []), groups.get((s, "restic"), [])
+                cells = [fmt_ratio(ratio(d[i]["wall"], pr[i]["wall"])) if i < len(d) and i < len(pr)
+                         else "–" for i in range(rounds)]
+                out.append("| %s | %s |" % (s, " | ".join(cells)))
+            out.append("")
 
     m = next((re.search(r"(\d+) bytes", c) for c in comments if c.startswith("data:")), None)
     if m and any(r["requests"] is not None for r in rows):  # an S3 run

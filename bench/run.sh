@@ -12,6 +12,9 @@
 #                      dsbackup and restic to radosgw on loopback (a cluster of its own under
 #                      WORKDIR/radosgw, stopped at the end), with MB/s and the requests the
 #                      gateway logged per tool (default scale 0.35: ~300 MB)
+#   --rounds N         the five steps N times over (fresh repositories and data set each
+#                      round); the report gives the median of each figure, and the wall-time
+#                      ratios of every round (this machine is noisy)
 #   --variant V        docker (default), small-files or large-file
 #   --scale S          shrink (or grow) the data set
 #   --tools "A B"      subset of: dsbackup restic borg (default: all three)
@@ -26,7 +29,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC_DIR=$(dirname "$BENCH_DIR")
 GEN="$BENCH_DIR/gen_dataset.py"
 
-MODE=steps SMOKE=0 VARIANT=docker SCALE= TOOLS="dsbackup restic borg" DROP=1 VERIFY=1 INSTALL=1
+MODE=steps SMOKE=0 VARIANT=docker SCALE= TOOLS="dsbackup restic borg" DROP=1 VERIFY=1 INSTALL=1 ROUNDS=1
 RESULTS= WORK= DSB=${DSB:-}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--rss-growth) MODE=growth ;;
 	--s3) MODE=s3 ;;
 	--variant) VARIANT=$2; shift ;;
+	--rounds) ROUNDS=$2; shift ;;
 	--scale) SCALE=$2; shift ;;
 	--tools) TOOLS=$2; shift ;;
 	--dsbackup) DSB=$2; shift ;;
@@ -41,7 +45,7 @@ while [ $# -gt 0 ]; do
 	--no-drop-caches) DROP=0 ;;
 	--no-verify) VERIFY=0 ;;
 	--no-install) INSTALL=0 ;;
-	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) WORK=$1 ;;
 	esac
@@ -51,6 +55,8 @@ done
 die() { echo "run.sh: $*" >&2; exit 1; }
 log() { echo "== $*" >&2; }
 
+case $ROUNDS in ''|*[!0-9]*|0) die "--rounds wants a whole number of at least 1, not '$ROUNDS'" ;; esac
+[ "$ROUNDS" = 1 ] || [ "$MODE" = steps ] || die "--rounds is for the five steps only"
 [ -n "$DSB" ] || DSB="$SRC_DIR/build-bench/dsbackup"
 [ -x "$DSB" ] || die "no dsbackup binary at $DSB (build it, or pass --dsbackup PATH / DSB=PATH)"
 DSB=$(cd "$(dirname "$DSB")" && pwd)/$(basename "$DSB")
@@ -380,13 +386,18 @@ run_steps() {
 	[ "$VARIANT" != docker ] && data="$WORK/data-$VARIANT"
 	ensure_data "$data" "$VARIANT"
 	header "$data: $(python3 "$GEN" describe "$data")"
-	for t in $TOOLS; do repo_init "$t" "$WORK/repos/$t"; done
-
-	for step in first unchanged modified restore check; do
-		order=$(rotate "$TOOLS" $n)
-		n=$((n + 1))
-		[ "$step" = modified ] && modify "$data" 1 0.01
-		for t in $order; do run_step "$step" "$t" "$data"; done
+	[ "$ROUNDS" = 1 ] || echo "# rounds: $ROUNDS (figures are medians of the rounds)" >>"$TSV"
+	for ((round = 1; round <= ROUNDS; round++)); do
+		[ "$ROUNDS" = 1 ] || log "round $round of $ROUNDS"
+		# each round from scratch: the unmodified data set and empty repositories
+		[ "$round" = 1 ] || ensure_data "$data" "$VARIANT"
+		for t in $TOOLS; do repo_init "$t" "$WORK/repos/$t"; done
+		for step in first unchanged modified restore check; do
+			order=$(rotate "$TOOLS" $n)
+			n=$((n + 1))
+			[ "$step" = modified ] && modify "$data" 1 0.01
+			for t in $order; do run_step "$step" "$t" "$data"; done
+		done
 	done
 	echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TSV"
 }
