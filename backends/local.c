@@ -40,7 +40,6 @@
 #define LOCAL_MODE_DIR 0700
 #define LOCAL_MODE_FILE 0600
 #define LOCAL_DIRECT_MIN ((size_t)1 << 20)    /* objects written with O_DIRECT from this size */
-#define LOCAL_DIRECT_ALIGN ((size_t)4096)     /* buffer, length and offset alignment it needs */
 #define LOCAL_BOUNCE ((size_t)1 << 20)
 
 struct local {
@@ -200,16 +199,6 @@ static int open_temp(const struct local *lc, const char *name, const char *tmp, 
 	return 0;
 }
 
-/* set_direct(fd, on): O_DIRECT on or off; 0, or -1 when the file system refuses it */
-static int set_direct(int fd, int on)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0)
-		return -1;
-	return fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT);
-}
-
 /*
  * write_direct(fd, p, n, path, done): the first ${n} rounded down to the
  * alignment with O_DIRECT; *${done} says how many bytes were written.  A
@@ -218,16 +207,16 @@ static int set_direct(int fd, int on)
  */
 static int write_direct(int fd, const uint8_t *p, size_t n, const char *path, size_t *done)
 {
-	size_t bulk = n - n % LOCAL_DIRECT_ALIGN, k;
+	size_t bulk = n - n % DSB_ODIRECT_ALIGN, k;
 	uint8_t *bounce = NULL;
 	ssize_t w;
 	int r = 0;
 
 	*done = 0;
-	if (bulk == 0 || set_direct(fd, 1) != 0)
+	if (bulk == 0 || dsb_set_odirect(fd, 1) != 0)
 		return 0;
 	/* mapped, not malloc'd: a large free would raise malloc's mmap threshold for the packs */
-	if ((uintptr_t)p % LOCAL_DIRECT_ALIGN != 0 &&
+	if ((uintptr_t)p % DSB_ODIRECT_ALIGN != 0 &&
 	    (bounce = mmap(NULL, LOCAL_BOUNCE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 	    -1, 0)) == MAP_FAILED) {
 		bounce = NULL;
@@ -250,13 +239,13 @@ static int write_direct(int fd, const uint8_t *p, size_t n, const char *path, si
 		}
 		/* a short write leaves an aligned offset only by chance: go on without O_DIRECT */
 		*done += (size_t)w;
-		if (w == 0 || (size_t)w % LOCAL_DIRECT_ALIGN != 0)
+		if (w == 0 || (size_t)w % DSB_ODIRECT_ALIGN != 0)
 			break;
 	}
 out:
 	if (bounce != NULL)
 		munmap(bounce, LOCAL_BOUNCE);
-	if (set_direct(fd, 0) != 0 && r == 0)
+	if (dsb_set_odirect(fd, 0) != 0 && r == 0)
 		r = sys_error(errno, "writing", path);
 	return r;
 }

@@ -59,6 +59,14 @@ int dsb_grow(void *arrp, size_t *cap, size_t n, size_t size, const char *what);
 /* dsb_write_all(fd, p, n, path): write everything, retrying on EINTR. */
 int dsb_write_all(int fd, const void *p, size_t n, const char *path);
 
+/*
+ * dsb_set_odirect(fd, on): O_DIRECT on or off for ${fd}; 0, or -1 with errno
+ * when the file system refuses it.  Buffers, lengths and offsets of writes
+ * with it on must then be multiples of DSB_ODIRECT_ALIGN.
+ */
+#define DSB_ODIRECT_ALIGN ((size_t)4096)
+int dsb_set_odirect(int fd, int on);
+
 /* dsb_pread_all(fd, p, n, off, path): read exactly n bytes at off; DSB_ERR_CORRUPT on short file. */
 int dsb_pread_all(int fd, void *p, size_t n, off_t off, const char *path);
 

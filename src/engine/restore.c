@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@
 #define READ_SLOTS 32                          /* blobs read ahead */
 #define READ_BUDGET ((uint64_t)16 << 20)       /* raw bytes read ahead */
 #define LEVEL_FDS_MAX 64                       /* directories held open, from the target down */
+#define ODIRECT_MIN ((uint64_t)1 << 20)        /* files written with O_DIRECT from this size */
+#define STAGE_BYTES ((size_t)1 << 20)          /* their aligned staging buffer */
 #define TAG(child, blob) ((uint64_t)(child) << 32 | (uint64_t)(blob))
 
 /*
@@ -84,6 +87,10 @@ struct restorer {
 	int nospace;                 /* a write failed because the target is full */
 	int sparse;                  /* the file being written is sparse: holes are not written */
 	int direct_fd;               /* the file being written without libarchive, or -1 */
+	int odirect;                 /* ...with O_DIRECT, through the stage */
+	uint8_t *stage;              /* STAGE_BYTES, mapped at the first big file; NULL before */
+	size_t staged;               /* bytes in it */
+	uint64_t stage_off;          /* the file offset of its first byte */
 	int owner;                   /* owners are restored (root, not --no-owner) */
 	mode_t umask;                /* the process's, read once */
 };
@@ -167,6 +174,12 @@ static int pwrite_all(struct restorer *r, const uint8_t *p, size_t len, uint64_t
 		if ((n = pwrite(r->direct_fd, p, len, (off_t)off)) < 0) {
 			if (errno == EINTR)
 				continue;
+			/* O_DIRECT refused after all (or a short write left us unaligned): without it */
+			if (errno == EINVAL && r->odirect) {
+				r->odirect = 0;
+				if (dsb_set_odirect(r->direct_fd, 0) == 0)
+					continue;
+			}
 			if (full_errno(r, errno))
 				return dsb_error(DSB_ERR_NOSPACE, "no space left on device");
 			return dsb_error_errno(DSB_ERR_IO, errno, "writing");
@@ -178,13 +191,63 @@ static int pwrite_all(struct restorer *r, const uint8_t *p, size_t len, uint64_t
 	return 0;
 }
 
+/*
+ * stage_flush(r, all): write what is staged: its aligned head (with
+ * O_DIRECT), and with ${all} the rest too (without it, the file's end).
+ */
+static int stage_flush(struct restorer *r, int all)
+{
+	size_t head = r->staged - r->staged % DSB_ODIRECT_ALIGN, rest = r->staged - head;
+	int rc;
+
+	if (head > 0 && (rc = pwrite_all(r, r->stage, head, r->stage_off)) != 0)
+		return rc;
+	memmove(r->stage, r->stage + head, rest);
+	r->stage_off += head;
+	r->staged = rest;
+	if (!all || rest == 0)
+		return 0;
+	if (r->odirect) {
+		r->odirect = 0;
+		if (dsb_set_odirect(r->direct_fd, 0) != 0)
+			return dsb_error_errno(DSB_ERR_IO, errno, "writing");
+	}
+	r->staged = 0;
+	return pwrite_all(r, r->stage, rest, r->stage_off);
+}
+
+/* stage_write(r, p, len): the next bytes of a file written through the stage */
+static int stage_write(struct restorer *r, const uint8_t *p, size_t len)
+{
+	size_t k;
+	int rc;
+
+	while (len > 0) {
+		k = STAGE_BYTES - r->staged < len ? STAGE_BYTES - r->staged : len;
+		memcpy(r->stage + r->staged, p, k);
+		r->staged += k;
+		p += k;
+		len -= k;
+		if (r->staged == STAGE_BYTES && (rc = stage_flush(r, 0)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int write_block(void *arg, const void *p, size_t len, uint64_t off)
 {
 	struct restorer *r = arg;
 	int rc;
 
 	if (r->direct_fd >= 0) {
-		if (!(r->sparse && all_zero(p, len)) && (rc = pwrite_all(r, p, len, off)) != 0)
+		/* the stage takes a file's bytes in order, from its start (files with holes: never) */
+		if (r->stage_off + r->staged == off && (r->odirect || r->staged > 0))
+			rc = stage_write(r, p, len);
+		else if (!(r->sparse && all_zero(p, len)))
+			rc = pwrite_all(r, p, len, off);
+		else
+			rc = 0;
+		if (rc != 0)
 			return rc;
 		r->st->bytes += len;
 		dsb_progress_bytes(len);
@@ -460,7 +523,21 @@ static int restore_direct(struct restorer *r, struct level *lv, size_t c, const 
 	int ok;
 
 	r->direct_fd = fd;
+	r->staged = 0;
+	r->stage_off = 0;
+	/* a big file without holes goes with O_DIRECT: it is not read again soon either */
+	if (!n->sparse && n->size >= ODIRECT_MIN && r->stage == NULL &&
+	    (r->stage = mmap(NULL, STAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0)) == MAP_FAILED)
+		r->stage = NULL;
+	r->odirect = !n->sparse && n->size >= ODIRECT_MIN && r->stage != NULL &&
+	    dsb_set_odirect(fd, 1) == 0;
 	ok = write_content(r, lv, c, rel);
+	/* damaged content too is kept as far as it came */
+	if ((r->odirect || r->staged > 0) && stage_flush(r, 1) != 0 && ok)
+		ok = fail_entry(r, rel, dsb_errmsg());
+	r->odirect = 0;
+	r->staged = 0;
 	r->direct_fd = -1;
 	/* a sparse file ending in a hole: its size */
 	if (ok && n->sparse && ftruncate(fd, (off_t)n->size) != 0) {
@@ -882,6 +959,8 @@ out:
 	}
 	if (r.aw != NULL)
 		archive_write_free(r.aw);
+	if (r.stage != NULL)
+		munmap(r.stage, STAGE_BYTES);
 	dsb_reader_free(r.reader);
 	dsb_sha256_free(r.sha);
 	if (r.rootfd >= 0)

@@ -94,6 +94,15 @@ nomem:
 	return dsb_error(DSB_ERR_NOMEM, "out of memory for %s", what);
 }
 
+int dsb_set_odirect(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT);
+}
+
 int dsb_write_all(int fd, const void *p, size_t n, const char *path)
 {
 	const uint8_t *q = p;
