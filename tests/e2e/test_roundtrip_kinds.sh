@@ -150,6 +150,16 @@ if [ -e "$S/special/null" ]; then
 	[ -c "$R/special/null" ] || fail "char device not restored"
 fi
 
+step "restoring again over a changed restore puts every file back (names that exist: libarchive)"
+printf 'changed\n' >"$N/dir/big-odd"
+chmod 0600 "$N/dir/big-odd"
+printf 'changed too\n' >"$N/modes/readonly.new" && mv -f "$N/modes/readonly.new" "$N/modes/readonly"
+expect_rc 0 dsb restore "$SNAP" --no-owner --target "$T/no-owner"
+cmp "$S/dir/big-odd" "$N/dir/big-odd" || fail "dir/big-odd was not put back"
+[ "$(stat -c %a "$N/dir/big-odd")" = "$(stat -c %a "$S/dir/big-odd")" ] || fail "dir/big-odd's mode was not put back"
+cmp "$S/modes/readonly" "$N/modes/readonly" || fail "modes/readonly was not put back"
+[ "$(stat -c %a "$N/modes/readonly")" = 444 ] || fail "modes/readonly's mode was not put back"
+
 step "ls lists the paths of the snapshot"
 expect_rc 0 dsb ls "$SNAP"
 for p in "$S/small" "$S/dir/sub/deeper/leaf" "$S/links/dangling" "$S/special/fifo" \
