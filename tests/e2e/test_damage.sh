@@ -7,6 +7,8 @@
 # (d) the only key slot damaged: exit 1 with a message naming the slot as
 # damaged (not 12, "wrong password"); with a second, good slot a wrong
 # password is exit 12 and names the damaged slot, the right one opens.
+# (e) a damaged 3 MiB file (restored through the O_DIRECT stage) is kept
+# aside, holding exactly the source's bytes up to the damage.
 # Each case uses a repository of its own.
 . "$(dirname "$0")/lib.sh"
 
@@ -113,3 +115,29 @@ else
 	expect_rc 0 dsb snapshots
 	note "the first password opens its slot"
 fi
+
+step "(e) a damaged big file (restored with O_DIRECT) is kept aside as far as it came"
+# 1 MiB and more go through restore's O_DIRECT stage (restore.c); one byte is flipped in the
+# middle pack of a 3 MiB file, so blobs before it are written and the damaged one stops it
+BIG="$T/src-big"
+mkdir -p "$BIG"
+random_file "$BIG/big" $((3 * 1024 * 1024 + 999))
+REPO="$T/repo-big"
+export DSBACKUP_REPOSITORY="$REPO"
+init_repo --pack-size 1048576
+backup_json "$BIG"
+mapfile -t packs < <(objects data -printf '%s %p\n' | sort -n | awk '$1 > 500000 { print $2 }')
+[ "${#packs[@]}" -ge 3 ] || fail "expected at least 3 full packs, got ${#packs[@]}"
+pack=${packs[1]}
+size=$(stat -c %s "$pack")
+byte=$(od -An -tu1 -j $((size / 2)) -N1 "$pack" | tr -d ' ')
+printf "\\$(printf '%03o' $(((byte + 1) % 256)))" | dd of="$pack" bs=1 seek=$((size / 2)) conv=notrunc status=none
+expect_rc 3 dsb restore latest --target "$T/out-big"
+expect_err "restoring $BIG/big:"
+[ ! -e "$T/out-big$BIG/big" ] || fail "the damaged big file was left under its own name"
+kept="$T/out-big$BIG/big.dsbackup-damaged"
+[ -f "$kept" ] || fail "the damaged big file was not kept aside"
+n=$(stat -c %s "$kept")
+note "kept $n of $(stat -c %s "$BIG/big") bytes"
+[ "$n" -gt 0 ] || fail "nothing of the damaged big file was kept"
+cmp -n "$n" "$BIG/big" "$kept" || fail "what was kept of the damaged big file is not the source's start"
