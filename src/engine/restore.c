@@ -114,9 +114,15 @@ static int fail_entry(struct restorer *r, const char *rel, const char *what)
 	return 0;
 }
 
-/* target_full(r): whether the writer's last failure was a full restore target (remembered) */
-static int full_errno(struct restorer *r, int e);
+/* full_errno(r, e): ${e} says the target is full; remembered */
+static int full_errno(struct restorer *r, int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		r->nospace = 1;
+	return r->nospace;
+}
 
+/* target_full(r): whether the writer's last failure was a full restore target (remembered) */
 static int target_full(struct restorer *r)
 {
 	return full_errno(r, archive_errno(r->aw));
@@ -155,14 +161,6 @@ static int all_zero(const uint8_t *p, size_t n)
 		n -= k;
 	}
 	return 1;
-}
-
-/* full_errno(r, e): ${e} says the target is full; remembered */
-static int full_errno(struct restorer *r, int e)
-{
-	if (e == ENOSPC || e == EDQUOT)
-		r->nospace = 1;
-	return r->nospace;
 }
 
 /* pwrite_all(r, p, len, off): the direct file's bytes; 0 or DSB_ERR_NOSPACE / DSB_ERR_IO */
@@ -526,12 +524,12 @@ static int restore_direct(struct restorer *r, struct level *lv, size_t c, const 
 	r->staged = 0;
 	r->stage_off = 0;
 	/* a big file without holes goes with O_DIRECT: it is not read again soon either */
-	if (!n->sparse && n->size >= ODIRECT_MIN && r->stage == NULL &&
-	    (r->stage = mmap(NULL, STAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	    -1, 0)) == MAP_FAILED)
-		r->stage = NULL;
-	r->odirect = !n->sparse && n->size >= ODIRECT_MIN && r->stage != NULL &&
-	    dsb_set_odirect(fd, 1) == 0;
+	if (!n->sparse && n->size >= ODIRECT_MIN) {
+		if (r->stage == NULL && (r->stage = mmap(NULL, STAGE_BYTES, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+			r->stage = NULL;
+		r->odirect = r->stage != NULL && dsb_set_odirect(fd, 1) == 0;
+	}
 	ok = write_content(r, lv, c, rel);
 	/* damaged content too is kept as far as it came */
 	if ((r->odirect || r->staged > 0) && stage_flush(r, 1) != 0 && ok)
@@ -553,17 +551,23 @@ static int restore_direct(struct restorer *r, struct level *lv, size_t c, const 
 	return ok;
 }
 
-static int restore_file(struct restorer *r, struct archive_entry *e, struct level *lv, size_t c,
-    const char *rel, const char *path)
+/*
+ * restore_file(r, lv, c, rel, path, inside): the file child ${c} of ${lv},
+ * ${path} from the working directory (its name when ${inside}: in_place).
+ * libarchive's entry is made only for a file libarchive writes.
+ */
+static int restore_file(struct restorer *r, struct level *lv, size_t c, const char *rel,
+    const char *path, int inside)
 {
 	const struct dsb_node *n = &lv->nodes[c];
-	const char *first = dsb_links_find(&r->links, n);
+	const char *first = inside ? NULL : dsb_links_find(&r->links, n);
+	struct archive_entry *e;
 	int ok, fd;
 
 	dsb_progress_file(rel);
 	if (first == NULL && !size_matches_content(r, n, rel))
 		return 0;
-	if (in_place(r, lv, n) && n->nxattrs == 0) {
+	if (inside && n->nxattrs == 0) {
 		if ((fd = direct_create(lv, n)) >= 0) {
 			ok = restore_direct(r, lv, c, rel, fd);
 			goto written;
@@ -574,18 +578,25 @@ static int restore_file(struct restorer *r, struct archive_entry *e, struct leve
 		}
 		/* something is there already: libarchive replaces it */
 	}
+	if ((e = archive_entry_new()) == NULL)
+		return dsb_error(DSB_ERR_NOMEM, "out of memory");
+	dsb_entry_from_node(e, n, path);
 	if (first != NULL) {
 		archive_entry_set_size(e, 0);
 		archive_entry_copy_hardlink(e, first);
 		if (write_header(r, e, rel))
 			finish_entry(r, rel);
+		archive_entry_free(e);
 		r->st->files++;
 		return 0;
 	}
-	if (!write_header(r, e, rel))
+	if (!write_header(r, e, rel)) {
+		archive_entry_free(e);
 		return 0;
+	}
 	ok = write_content(r, lv, c, rel);
 	finish_entry(r, rel);
+	archive_entry_free(e);
 written:
 	if (!ok) {
 		if (r->nospace)
@@ -648,22 +659,24 @@ static int restore_node(struct restorer *r, struct level *lv, size_t c, const ch
 
 	if ((rc = enter(r, inside ? lv->fd : r->rootfd)) != 0)
 		return rc;
-	if ((e = archive_entry_new()) == NULL)
-		return dsb_error(DSB_ERR_NOMEM, "out of memory");
-	dsb_entry_from_node(e, n, path);
-	existed = n->type == DSB_NODE_DIR && lstat(rel, &st) == 0 && S_ISDIR(st.st_mode);
 	if (n->type == DSB_NODE_FILE) {
-		rc = restore_file(r, e, lv, c, rel, path);
-	} else if (write_header(r, e, rel)) {
-		finish_entry(r, rel);
-		if (n->type == DSB_NODE_DIR)
-			r->st->dirs++;
-		else
-			r->st->other++;
-		if (existed)
-			rc = remember_existing_dir(r, n, rel);
+		rc = restore_file(r, lv, c, rel, path, inside);
+	} else {
+		if ((e = archive_entry_new()) == NULL)
+			return dsb_error(DSB_ERR_NOMEM, "out of memory");
+		dsb_entry_from_node(e, n, path);
+		existed = n->type == DSB_NODE_DIR && lstat(rel, &st) == 0 && S_ISDIR(st.st_mode);
+		if (write_header(r, e, rel)) {
+			finish_entry(r, rel);
+			if (n->type == DSB_NODE_DIR)
+				r->st->dirs++;
+			else
+				r->st->other++;
+			if (existed)
+				rc = remember_existing_dir(r, n, rel);
+		}
+		archive_entry_free(e);
 	}
-	archive_entry_free(e);
 	/* a full target fails every entry that follows: stop, saying so */
 	if (rc == 0 && r->nospace)
 		rc = dsb_error(DSB_ERR_NOSPACE, "no space left on device in the restore target %s "
